@@ -1,0 +1,278 @@
+//! Typed configuration from environment variables, validated once at start: a bad value
+//! stops start-up with one line naming the variable and what it accepts.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Every variable Passerelle reads, with what it accepts (shown in errors and docs).
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("PASSERELLE_BACKEND", "`embedded` (default) or `aws`"),
+    ("PASSERELLE_DATA_DIR", "a directory for the embedded adapters (default `.passerelle/` at the workspace root)"),
+    ("PASSERELLE_LISTEN", "a socket address such as `127.0.0.1:3000` (the default)"),
+    ("PASSERELLE_PUBLIC_URL", "the absolute http(s) URL people reach, without a trailing slash (default `http://localhost:<port>`)"),
+    ("PASSERELLE_LOG", "a tracing filter such as `info` (default) or `passerelle=debug,info`"),
+    ("PASSERELLE_LOG_FORMAT", "`text` or `json` (default: `json` in Lambda, `text` elsewhere)"),
+    ("PASSERELLE_QUEUE_MAX_RECEIVES", "receives before a message moves to the dead-letter queue, 1 to 1000 (embedded; default 5)"),
+    ("PASSERELLE_TABLE", "the DynamoDB table name (aws, required)"),
+    ("PASSERELLE_KMS_KEY_ID", "the KMS key id, ARN or alias that wraps data keys (aws, required)"),
+    ("PASSERELLE_NOTIFY_QUEUE_URL", "the SQS queue URL for outgoing mail and SMS (aws, required)"),
+    ("PASSERELLE_MAIL_FROM", "the verified SES sender address (aws, required)"),
+    ("PASSERELLE_SMS_SENDER_ID", "an SNS sender id, 1 to 11 letters or digits (aws, optional)"),
+    ("PASSERELLE_AWS_ENDPOINT_URL", "an http(s) URL that replaces every AWS endpoint, e.g. moto (aws, optional)"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub backend: Backend,
+    pub listen: SocketAddr,
+    /// Absolute, no trailing slash.
+    pub public_url: String,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Embedded(EmbeddedConfig),
+    Aws(AwsConfig),
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Embedded(_) => "embedded",
+            Backend::Aws(_) => "aws",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedConfig {
+    pub data_dir: PathBuf,
+    pub max_receives: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsConfig {
+    pub table: String,
+    pub kms_key_id: String,
+    pub notify_queue_url: String,
+    pub mail_from: String,
+    pub sms_sender_id: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A configuration problem, displayed as one line naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}={value:?} is not valid: expected {expected}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+/// The default data directory: `.passerelle/` at the workspace root.
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.passerelle"))
+}
+
+fn expected(variable: &'static str) -> &'static str {
+    VARIABLES
+        .iter()
+        .find(|(name, _)| *name == variable)
+        .map_or("a valid value", |(_, what)| what)
+}
+
+struct Env<'a>(&'a HashMap<String, String>);
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    fn bad(&self, variable: &'static str) -> ConfigError {
+        ConfigError {
+            variable,
+            value: self.get(variable).unwrap_or_default().to_owned(),
+            expected: expected(variable),
+        }
+    }
+
+    fn required(&self, variable: &'static str) -> Result<String, ConfigError> {
+        self.get(variable)
+            .map(str::to_owned)
+            .ok_or_else(|| self.bad(variable))
+    }
+}
+
+fn is_http_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace)
+    })
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads the given variables (tests pass their own).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let env = Env(vars);
+        let listen: SocketAddr = match env.get("PASSERELLE_LISTEN") {
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            Some(v) => v.parse().map_err(|_| env.bad("PASSERELLE_LISTEN"))?,
+        };
+        let public_url = match env.get("PASSERELLE_PUBLIC_URL") {
+            None => format!("http://localhost:{}", listen.port()),
+            Some(v) if is_http_url(v) && !v.ends_with('/') => v.to_owned(),
+            Some(_) => return Err(env.bad("PASSERELLE_PUBLIC_URL")),
+        };
+        let in_lambda = env.get("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let log_format = match env.get("PASSERELLE_LOG_FORMAT") {
+            None if in_lambda => LogFormat::Json,
+            None => LogFormat::Text,
+            Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(env.bad("PASSERELLE_LOG_FORMAT")),
+        };
+        let log_filter = env.get("PASSERELLE_LOG").unwrap_or("info").to_owned();
+        if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+            return Err(env.bad("PASSERELLE_LOG"));
+        }
+        let backend = match env.get("PASSERELLE_BACKEND") {
+            None | Some("embedded") => {
+                let max_receives = match env.get("PASSERELLE_QUEUE_MAX_RECEIVES") {
+                    None => 5,
+                    Some(v) => v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=1000).contains(n))
+                        .ok_or_else(|| env.bad("PASSERELLE_QUEUE_MAX_RECEIVES"))?,
+                };
+                Backend::Embedded(EmbeddedConfig {
+                    data_dir: env
+                        .get("PASSERELLE_DATA_DIR")
+                        .map_or_else(default_data_dir, PathBuf::from),
+                    max_receives,
+                })
+            }
+            Some("aws") => {
+                let endpoint_url = env.get("PASSERELLE_AWS_ENDPOINT_URL").map(str::to_owned);
+                if endpoint_url.as_deref().is_some_and(|u| !is_http_url(u)) {
+                    return Err(env.bad("PASSERELLE_AWS_ENDPOINT_URL"));
+                }
+                let notify_queue_url = env.required("PASSERELLE_NOTIFY_QUEUE_URL")?;
+                if !is_http_url(&notify_queue_url) {
+                    return Err(env.bad("PASSERELLE_NOTIFY_QUEUE_URL"));
+                }
+                let mail_from = env.required("PASSERELLE_MAIL_FROM")?;
+                if !crate::notify::is_email(&mail_from) {
+                    return Err(env.bad("PASSERELLE_MAIL_FROM"));
+                }
+                let sms_sender_id = env.get("PASSERELLE_SMS_SENDER_ID").map(str::to_owned);
+                if sms_sender_id.as_deref().is_some_and(|s| {
+                    s.len() > 11 || !s.bytes().all(|b| b.is_ascii_alphanumeric())
+                }) {
+                    return Err(env.bad("PASSERELLE_SMS_SENDER_ID"));
+                }
+                Backend::Aws(AwsConfig {
+                    table: env.required("PASSERELLE_TABLE")?,
+                    kms_key_id: env.required("PASSERELLE_KMS_KEY_ID")?,
+                    notify_queue_url,
+                    mail_from,
+                    sms_sender_id,
+                    endpoint_url,
+                })
+            }
+            Some(_) => return Err(env.bad("PASSERELLE_BACKEND")),
+        };
+        Ok(Self {
+            backend,
+            listen,
+            public_url,
+            log_filter,
+            log_format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn nothing_set_means_embedded_on_port_3000() {
+        let cfg = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(cfg.public_url, "http://localhost:3000");
+        assert!(matches!(cfg.backend, Backend::Embedded(ref e) if e.data_dir.ends_with(".passerelle")));
+        assert_eq!(cfg.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_variable() {
+        let err = Config::from_vars(&vars(&[("PASSERELLE_LISTEN", "localhost:x")])).unwrap_err();
+        assert_eq!(err.variable, "PASSERELLE_LISTEN");
+        let line = err.to_string();
+        assert!(line.starts_with("PASSERELLE_LISTEN=\"localhost:x\" is not valid"), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn an_unknown_backend_names_the_variable() {
+        let err = Config::from_vars(&vars(&[("PASSERELLE_BACKEND", "postgres")])).unwrap_err();
+        assert_eq!(err.variable, "PASSERELLE_BACKEND");
+        assert!(err.to_string().contains("`embedded` (default) or `aws`"));
+    }
+
+    #[test]
+    fn aws_needs_its_resources_and_says_which_is_missing() {
+        let err = Config::from_vars(&vars(&[
+            ("PASSERELLE_BACKEND", "aws"),
+            ("PASSERELLE_NOTIFY_QUEUE_URL", "http://127.0.0.1:5000/123/notify"),
+            ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
+            ("PASSERELLE_TABLE", "passerelle"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "PASSERELLE_KMS_KEY_ID");
+    }
+
+    #[test]
+    fn a_complete_aws_configuration_is_accepted() {
+        let cfg = Config::from_vars(&vars(&[
+            ("PASSERELLE_BACKEND", "aws"),
+            ("PASSERELLE_NOTIFY_QUEUE_URL", "http://127.0.0.1:5000/123/notify"),
+            ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
+            ("PASSERELLE_TABLE", "passerelle"),
+            ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "site"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.backend.name(), "aws");
+        assert_eq!(cfg.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn every_variable_read_is_documented() {
+        let source = include_str!("config.rs");
+        for (name, _) in VARIABLES {
+            assert!(source.matches(name).count() >= 2, "{name} is listed but never read");
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Envelope encryption: each ciphertext is AES-256-GCM under a data key that the key
+//! service wraps. The header names the format version and the root key id, so rotation
+//! is a path; the associated data binds the ciphertext to its context and record, so a
+//! ciphertext moved elsewhere does not open. A small in-memory cache of unwrapped data
+//! keys keeps the key service off the hot path.
+
+mod cache;
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::aead;
+use crate::clock::Clock;
+use crate::keys::{EncryptionContext, KeyError, KeyService};
+use crate::random::{Random, RandomExt};
+
+pub use cache::CacheLimits;
+use cache::KeyCache;
+
+/// The only format so far. A new format gets a new number; old ones stay readable.
+pub const FORMAT_V1: u8 = 1;
+const AAD_LABEL: &[u8] = b"passerelle/envelope";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    /// Not an envelope of a known format.
+    #[error("the sealed data is malformed or of an unknown format")]
+    Malformed,
+    /// Tampered with, or opened with another context or record.
+    #[error("the sealed data does not open with this context and record")]
+    Rejected,
+    #[error(transparent)]
+    Keys(KeyError),
+}
+
+impl From<KeyError> for EnvelopeError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Rejected => EnvelopeError::Rejected,
+            other => EnvelopeError::Keys(other),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Envelope {
+    keys: Arc<dyn KeyService>,
+    random: Arc<dyn Random>,
+    cache: KeyCache,
+}
+
+/// The parsed header of a sealed value.
+struct Header<'a> {
+    key_id: &'a str,
+    wrapped: &'a [u8],
+    /// Everything before the nonce, authenticated as associated data.
+    bytes: &'a [u8],
+    nonce: &'a [u8; aead::NONCE_LEN],
+    ciphertext: &'a [u8],
+}
+
+fn parse(sealed: &[u8]) -> Option<Header<'_>> {
+    let (&version, rest) = sealed.split_first()?;
+    if version != FORMAT_V1 {
+        return None;
+    }
+    let (&id_len, rest) = rest.split_first()?;
+    let (key_id, rest) = rest.split_at_checked(usize::from(id_len))?;
+    let key_id = std::str::from_utf8(key_id).ok()?;
+    let (len, rest) = rest.split_first_chunk::<2>()?;
+    let (wrapped, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+    let header_len = sealed.len() - rest.len();
+    let (nonce, ciphertext) = rest.split_first_chunk::<{ aead::NONCE_LEN }>()?;
+    if ciphertext.len() < aead::TAG_LEN {
+        return None;
+    }
+    Some(Header {
+        key_id,
+        wrapped,
+        bytes: &sealed[..header_len],
+        nonce,
+        ciphertext,
+    })
+}
+
+fn associated_data(header: &[u8], context: &EncryptionContext, record: &str) -> Vec<u8> {
+    let mut aad = AAD_LABEL.to_vec();
+    aad.extend_from_slice(header);
+    let ctx = context.canonical();
+    aad.extend_from_slice(&(ctx.len() as u32).to_be_bytes());
+    aad.extend_from_slice(&ctx);
+    aad.extend_from_slice(record.as_bytes());
+    aad
+}
+
+impl Envelope {
+    pub fn new(
+        keys: Arc<dyn KeyService>,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        limits: CacheLimits,
+    ) -> Self {
+        Self {
+            keys,
+            random,
+            cache: KeyCache::new(clock, limits),
+        }
+    }
+
+    pub fn key_service(&self) -> &Arc<dyn KeyService> {
+        &self.keys
+    }
+
+    /// Seals `plaintext` for `record` (for example `USER#u1#password`) under a data key
+    /// bound to `context` (what the key service sees: no PII).
+    pub async fn seal(
+        &self,
+        context: &EncryptionContext,
+        record: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, EnvelopeError> {
+        let data_key = match self.cache.sealing_key(context) {
+            Some(k) => k,
+            None => {
+                let fresh = self.keys.generate_data_key(context).await?;
+                self.cache.keep_sealing_key(context, &fresh);
+                fresh
+            }
+        };
+        let id = data_key.key_id.as_bytes();
+        let id_len = u8::try_from(id.len()).map_err(|_| EnvelopeError::Malformed)?;
+        let wrapped_len =
+            u16::try_from(data_key.wrapped.len()).map_err(|_| EnvelopeError::Malformed)?;
+        let mut out = Vec::with_capacity(
+            4 + id.len() + data_key.wrapped.len() + aead::NONCE_LEN + plaintext.len() + aead::TAG_LEN,
+        );
+        out.push(FORMAT_V1);
+        out.push(id_len);
+        out.extend_from_slice(id);
+        out.extend_from_slice(&wrapped_len.to_be_bytes());
+        out.extend_from_slice(&data_key.wrapped);
+        let aad = associated_data(&out, context, record);
+        let nonce = self.random.array::<{ aead::NONCE_LEN }>();
+        out.extend_from_slice(&nonce);
+        out.extend(aead::encrypt(
+            data_key.plaintext.expose(),
+            &nonce,
+            &aad,
+            plaintext,
+        ));
+        Ok(out)
+    }
+
+    /// Opens what [`Envelope::seal`] made for the same context and record.
+    pub async fn open(
+        &self,
+        context: &EncryptionContext,
+        record: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        let header = parse(sealed).ok_or(EnvelopeError::Malformed)?;
+        let key = match self.cache.opening_key(header.key_id, header.wrapped, context) {
+            Some(k) => k,
+            None => {
+                let k = self
+                    .keys
+                    .decrypt_data_key(header.key_id, header.wrapped, context)
+                    .await?;
+                self.cache
+                    .keep_opening_key(header.key_id, header.wrapped, context, &k);
+                k
+            }
+        };
+        let aad = associated_data(header.bytes, context, record);
+        aead::decrypt(key.expose(), header.nonce, &aad, header.ciphertext)
+            .ok_or(EnvelopeError::Rejected)
+    }
+
+    /// The root key id a sealed value names (for re-wrapping after rotation).
+    pub fn key_id_of(sealed: &[u8]) -> Option<&str> {
+        parse(sealed).map(|h| h.key_id)
+    }
+}

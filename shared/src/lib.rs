@@ -1,0 +1,26 @@
+//! Passerelle's library: domain logic, the ports it needs (store, keys, envelope, queue,
+//! mail and SMS, clock, randomness), their embedded and AWS adapters, and the web layer.
+#![forbid(unsafe_code)]
+
+pub mod aead;
+pub mod clock;
+pub mod config;
+pub mod envelope;
+pub mod keys;
+pub mod notify;
+pub mod queue;
+pub mod random;
+pub mod services;
+pub mod store;
+pub mod telemetry;
+
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+#[cfg(feature = "embedded")]
+pub mod sqlite;
+#[cfg(feature = "web")]
+pub mod web;

@@ -1,0 +1,197 @@
+//! The set of ports a function runs with, built once per process from the configuration:
+//! embedded adapters by default, AWS adapters when `PASSERELLE_BACKEND=aws`.
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Backend, Config};
+use crate::envelope::{CacheLimits, Envelope};
+use crate::keys::KeyService;
+use crate::notify::{Mailer, SmsSender};
+use crate::queue::Queue;
+use crate::random::{OsRandom, Random};
+use crate::store::Store;
+
+/// The queue for outgoing mail and SMS; its dead-letter queue takes what keeps failing.
+pub const NOTIFY_QUEUE: &str = "notify";
+pub const NOTIFY_DLQ: &str = "notify-dlq";
+
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<dyn KeyService>,
+    pub envelope: Arc<Envelope>,
+    pub notify_queue: Arc<dyn Queue>,
+    pub mailer: Arc<dyn Mailer>,
+    pub sms: Arc<dyn SmsSender>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    /// What only the embedded backend has: the outbox to show, expired items to purge.
+    #[cfg(feature = "embedded")]
+    pub local: Option<Local>,
+}
+
+#[cfg(feature = "embedded")]
+#[derive(Debug, Clone)]
+pub struct Local {
+    pub outbox: crate::notify::outbox::Outbox,
+    pub store: crate::store::embedded::EmbeddedStore,
+    pub notify_dlq: crate::queue::embedded::EmbeddedQueue,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("PASSERELLE_DATA_DIR={path:?} cannot be used: {detail}")]
+    DataDir { path: String, detail: String },
+    #[cfg(feature = "embedded")]
+    #[error(transparent)]
+    Db(#[from] crate::sqlite::DbError),
+    #[cfg(feature = "embedded")]
+    #[error(transparent)]
+    RootKey(#[from] crate::keys::local::RootKeyError),
+    #[error("PASSERELLE_BACKEND={0} is not built into this binary")]
+    NotBuiltIn(&'static str),
+}
+
+impl Services {
+    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let random: Arc<dyn Random> = Arc::new(OsRandom);
+        match &config.backend {
+            Backend::Embedded(cfg) => {
+                #[cfg(feature = "embedded")]
+                {
+                    Self::embedded(cfg, clock, random)
+                }
+                #[cfg(not(feature = "embedded"))]
+                {
+                    let _ = cfg;
+                    Err(StartupError::NotBuiltIn("embedded"))
+                }
+            }
+            Backend::Aws(cfg) => {
+                #[cfg(feature = "aws")]
+                {
+                    Ok(Self::aws(cfg, clock, random).await)
+                }
+                #[cfg(not(feature = "aws"))]
+                {
+                    let _ = cfg;
+                    Err(StartupError::NotBuiltIn("aws"))
+                }
+            }
+        }
+    }
+
+    #[cfg(feature = "embedded")]
+    pub fn embedded(
+        cfg: &crate::config::EmbeddedConfig,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+    ) -> Result<Self, StartupError> {
+        use crate::keys::local::LocalKeyService;
+        use crate::notify::outbox::Outbox;
+        use crate::queue::embedded::{DeadLetter, EmbeddedQueue};
+        use crate::sqlite::Db;
+        use crate::store::embedded::EmbeddedStore;
+
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| StartupError::DataDir {
+            path: cfg.data_dir.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let db = Db::in_dir(&cfg.data_dir)?;
+        let keys: Arc<dyn KeyService> =
+            Arc::new(LocalKeyService::open(&cfg.data_dir, Arc::clone(&random))?);
+        let store = EmbeddedStore::new(db.clone(), Arc::clone(&clock));
+        let outbox = Outbox::new(db.clone(), Arc::clone(&clock));
+        let notify_queue = EmbeddedQueue::new(
+            db.clone(),
+            NOTIFY_QUEUE,
+            Some(DeadLetter {
+                queue: NOTIFY_DLQ.into(),
+                max_receives: cfg.max_receives,
+            }),
+            Arc::clone(&clock),
+            Arc::clone(&random),
+        );
+        let notify_dlq = EmbeddedQueue::new(
+            db,
+            NOTIFY_DLQ,
+            None,
+            Arc::clone(&clock),
+            Arc::clone(&random),
+        );
+        Ok(Self {
+            store: Arc::new(store.clone()),
+            envelope: Arc::new(Envelope::new(
+                Arc::clone(&keys),
+                Arc::clone(&clock),
+                Arc::clone(&random),
+                CacheLimits::default(),
+            )),
+            keys,
+            notify_queue: Arc::new(notify_queue),
+            mailer: Arc::new(outbox.clone()),
+            sms: Arc::new(outbox.clone()),
+            clock,
+            random,
+            local: Some(Local {
+                outbox,
+                store,
+                notify_dlq,
+            }),
+        })
+    }
+
+    #[cfg(feature = "aws")]
+    pub async fn aws(
+        cfg: &crate::config::AwsConfig,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+    ) -> Self {
+        use crate::aws::AwsClients;
+        use crate::keys::kms::KmsKeyService;
+        use crate::notify::ses::SesMailer;
+        use crate::notify::sns::SnsSms;
+        use crate::queue::sqs::SqsQueue;
+        use crate::store::dynamo::DynamoStore;
+
+        let clients = AwsClients::from_env(cfg.endpoint_url.as_deref()).await;
+        let keys: Arc<dyn KeyService> =
+            Arc::new(KmsKeyService::new(clients.kms.clone(), &cfg.kms_key_id));
+        Self {
+            store: Arc::new(DynamoStore::new(
+                clients.dynamodb.clone(),
+                &cfg.table,
+                Arc::clone(&clock),
+            )),
+            envelope: Arc::new(Envelope::new(
+                Arc::clone(&keys),
+                Arc::clone(&clock),
+                Arc::clone(&random),
+                CacheLimits::default(),
+            )),
+            keys,
+            notify_queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &cfg.notify_queue_url)),
+            mailer: Arc::new(SesMailer::new(clients.ses.clone(), &cfg.mail_from)),
+            sms: Arc::new(SnsSms::new(clients.sns.clone(), cfg.sms_sender_id.as_deref())),
+            clock,
+            random,
+            #[cfg(feature = "embedded")]
+            local: None,
+        }
+    }
+
+    /// Port → adapter, for `/api/health`.
+    pub fn adapters(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("store", self.store.adapter()),
+            ("keys", self.keys.adapter()),
+            ("queue", self.notify_queue.adapter()),
+            ("mail", self.mailer.adapter()),
+            ("sms", self.sms.adapter()),
+        ]
+    }
+}
