@@ -184,6 +184,15 @@ impl Services {
         }
     }
 
+    /// The handler that delivers queued mail and SMS.
+    pub fn deliverer(&self) -> crate::notify::job::Deliverer {
+        crate::notify::job::Deliverer {
+            envelope: Arc::clone(&self.envelope),
+            mailer: Arc::clone(&self.mailer),
+            sms: Arc::clone(&self.sms),
+        }
+    }
+
     /// Port → adapter, for `/api/health`.
     pub fn adapters(&self) -> Vec<(&'static str, &'static str)> {
         vec![
@@ -194,4 +203,22 @@ impl Services {
             ("sms", self.sms.adapter()),
         ]
     }
+}
+
+/// A function's start: configuration, logging, adapters. Any problem ends the process with
+/// one line on stderr naming what to fix (and exit code 2), before serving anything.
+pub async fn start() -> (Config, Services) {
+    let config = Config::from_env().unwrap_or_else(|e| exit_with(&e));
+    crate::telemetry::init(&config);
+    match Services::build(&config).await {
+        Ok(services) => (config, services),
+        Err(e) => exit_with(&e),
+    }
+}
+
+/// Prints `passerelle: <error>` on one line and exits with status 2.
+pub fn exit_with(error: &dyn std::fmt::Display) -> ! {
+    let line = error.to_string().replace('\n', " ");
+    eprintln!("passerelle: {line}");
+    std::process::exit(2)
 }

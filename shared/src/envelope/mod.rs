@@ -182,3 +182,65 @@ impl Envelope {
         parse(sealed).map(|h| h.key_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::keys::{DataKey, SecretKey};
+    use crate::random::SeededRandom;
+    use async_trait::async_trait;
+
+    /// A key service that "wraps" by XOR with a constant: enough to exercise the cache.
+    #[derive(Debug)]
+    struct Toy;
+
+    #[async_trait]
+    impl KeyService for Toy {
+        fn adapter(&self) -> &'static str {
+            "toy"
+        }
+        async fn generate_data_key(&self, _: &EncryptionContext) -> Result<DataKey, KeyError> {
+            let key = SeededRandom::new(9).array::<32>();
+            Ok(DataKey {
+                key_id: "toy".into(),
+                plaintext: SecretKey::from_bytes(key),
+                wrapped: key.iter().map(|b| b ^ 0x5a).collect(),
+            })
+        }
+        async fn decrypt_data_key(
+            &self,
+            _: &str,
+            wrapped: &[u8],
+            _: &EncryptionContext,
+        ) -> Result<SecretKey, KeyError> {
+            let plain: Vec<u8> = wrapped.iter().map(|b| b ^ 0x5a).collect();
+            SecretKey::from_slice(&plain).ok_or(KeyError::Rejected)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_cache_stays_within_its_capacity() {
+        let limits = CacheLimits {
+            ttl_ms: 60_000,
+            capacity: 2,
+            max_uses: 10,
+        };
+        let env = Envelope::new(
+            Arc::new(Toy),
+            Arc::new(ManualClock::at_ms(0)),
+            Arc::new(SeededRandom::new(1)),
+            limits,
+        );
+        let mut sealed = Vec::new();
+        for user in ["a", "b", "c", "d"] {
+            let ctx = EncryptionContext::new().with("user", user);
+            sealed.push((ctx.clone(), env.seal(&ctx, "r", b"x").await.unwrap()));
+        }
+        for (ctx, s) in &sealed {
+            env.open(ctx, "r", s).await.unwrap();
+        }
+        let (sealing, opening) = env.cache.sizes();
+        assert!(sealing <= 2 && opening <= 2, "{sealing} {opening}");
+    }
+}

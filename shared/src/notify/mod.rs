@@ -1,6 +1,7 @@
 //! The mail and SMS ports: what leaves Passerelle to reach a person. Locally an outbox
 //! keeps every message for `/dev/outbox`; in AWS, SES sends mail and SNS sends SMS.
 
+pub mod job;
 #[cfg(feature = "embedded")]
 pub mod outbox;
 #[cfg(feature = "aws")]

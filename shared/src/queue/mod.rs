@@ -2,6 +2,7 @@
 //! queue, as SQS does it. A message that is not deleted comes back; one received too
 //! many times moves to the dead-letter queue.
 
+pub mod consumer;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 #[cfg(feature = "aws")]

@@ -1,0 +1,47 @@
+//! HTTP functions on Lambda: the axum router behind lambda_http, with Lambda's request id
+//! handed to the web layer's request-id middleware so every log line carries it.
+
+use axum::Router;
+use axum::extract::Request;
+use lambda_http::{Adapter, Context, LambdaEvent, Service, request::LambdaRequest};
+
+use crate::web::RequestId;
+
+/// Copies the Lambda request id into the request, before the router's own middleware.
+pub fn with_lambda_request_id(router: Router) -> Router {
+    router.layer(axum::middleware::map_request(|mut req: Request| async move {
+        let id = req
+            .extensions()
+            .get::<Context>()
+            .map(|ctx| ctx.request_id.clone())
+            .filter(|id| !id.is_empty());
+        if let Some(id) = id {
+            req.extensions_mut().insert(RequestId(id));
+        }
+        req
+    }))
+}
+
+/// Serves `router` as this Lambda function's handler, until the runtime stops.
+pub async fn serve(router: Router) -> Result<(), lambda_http::Error> {
+    lambda_http::run(with_lambda_request_id(router)).await
+}
+
+/// Runs one API Gateway event (JSON, as in `events/`) through the router exactly as the
+/// Lambda runtime would, and returns the response event as JSON. For tests and tools.
+pub async fn invoke(
+    router: Router,
+    event_json: &str,
+    request_id: &str,
+) -> Result<serde_json::Value, String> {
+    let payload: LambdaRequest =
+        serde_json::from_str(event_json).map_err(|e| format!("not an API Gateway event: {e}"))?;
+    let mut context = Context::default();
+    context.request_id = request_id.to_owned();
+    let mut adapter = Adapter::from(with_lambda_request_id(router));
+    let response = adapter
+        .call(LambdaEvent::new(payload, context))
+        .await
+        .map_err(|e| format!("the router failed: {e:?}"))?;
+    serde_json::to_value(response).map_err(|e| e.to_string())
+}

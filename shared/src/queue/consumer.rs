@@ -1,0 +1,90 @@
+//! Consuming a queue: one handler per kind of job, driven either by the local stack's
+//! polling loop or by Lambda's SQS event source (see `lambda`), with the same outcome
+//! rules: done or dropped messages are deleted, retried ones come back later and land in
+//! the dead-letter queue when they keep failing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+
+use super::Queue;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Leave it on the queue: it comes back after the visibility timeout.
+    Retry,
+    /// It can never succeed; delete it (the handler has logged why).
+    Drop,
+}
+
+#[async_trait]
+pub trait JobHandler: Send + Sync + std::fmt::Debug {
+    /// What the job is, for logs.
+    fn name(&self) -> &'static str;
+    async fn handle(&self, message_id: &str, body: &str) -> Outcome;
+}
+
+/// How long a received message stays hidden while a handler works on it.
+pub const VISIBILITY: Duration = Duration::from_secs(30);
+
+/// Polls until `shutdown` turns true; deletes what is done or dropped.
+pub async fn consume(
+    queue: Arc<dyn Queue>,
+    handler: Arc<dyn JobHandler>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let wait = Duration::from_secs(1);
+    while !*shutdown.borrow() {
+        let batch = tokio::select! {
+            r = queue.receive(10, VISIBILITY, wait) => r,
+            _ = shutdown.changed() => break,
+        };
+        let messages = match batch {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(job = handler.name(), error = %e, "queue receive failed");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+        };
+        for message in messages {
+            let span = tracing::info_span!("message", id = %message.id, job = handler.name());
+            let _enter = span.enter();
+            match handler.handle(&message.id, &message.body).await {
+                Outcome::Done | Outcome::Drop => {
+                    if let Err(e) = queue.delete(&message.receipt).await {
+                        tracing::warn!(error = %e, "could not delete a handled message");
+                    }
+                }
+                Outcome::Retry => {}
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl JobHandler for crate::notify::job::Deliverer {
+    fn name(&self) -> &'static str {
+        "notify"
+    }
+
+    async fn handle(&self, message_id: &str, body: &str) -> Outcome {
+        match self.deliver(body).await {
+            Ok(job) => {
+                tracing::info!(message = message_id, job = %job, "delivered");
+                Outcome::Done
+            }
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(message = message_id, error = %e, "delivery failed; will retry");
+                Outcome::Retry
+            }
+            Err(e) => {
+                tracing::warn!(message = message_id, error = %e, "delivery refused; dropped");
+                Outcome::Drop
+            }
+        }
+    }
+}
