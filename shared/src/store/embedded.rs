@@ -303,7 +303,7 @@ fn run_query(
     // The sort key, then the table key, orders an index's equal sort keys the same way
     // every time, so cursors never skip or repeat.
     let order_cols = match q.index {
-        Index::Table => format!("{scol}"),
+        Index::Table => scol.to_owned(),
         _ => format!("{scol}, pk, sk"),
     };
     let mut sql_text = format!(

@@ -1,1 +1,85 @@
-//! (being written)
+//! The web layer: the site router every HTTP function and the local stack mount, with
+//! language routing, security headers, CSRF protection, error pages and access logs.
+//!
+//! Adding a page:
+//! 1. a module with `pub fn routes() -> Router<WebState>` and a handler taking
+//!    [`Page`] (plus [`CsrfForm<T>`] for a form post) returning [`render`]`(&template)`;
+//! 2. a template in `shared/templates/` that `{% extends "base.html" %}`, held in a struct
+//!    with a `page: Page` field, using `{{ page.t("id") }}` and `page.href("/path")`;
+//! 3. its messages in `shared/locales/{en,fr,es}/main.ftl` (a test insists on all three);
+//! 4. one `.merge(module::routes())` in [`routes`]. The page then exists at `/path`,
+//!    `/fr/path` and `/es/path`.
+
+pub mod assets;
+pub mod cookies;
+pub mod csrf;
+pub mod error;
+pub mod headers;
+pub mod health;
+pub mod home;
+pub mod i18n;
+pub mod language;
+pub mod locale;
+pub mod outbox;
+pub mod page;
+pub mod request_id;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use tower::ServiceBuilder;
+
+use crate::services::Services;
+
+pub use csrf::{CsrfForm, CsrfToken};
+pub use error::WebError;
+pub use headers::CspNonce;
+pub use i18n::Lang;
+pub use locale::Locale;
+pub use page::{Page, render};
+pub use request_id::RequestId;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct WebState {
+    pub services: Arc<Services>,
+    /// The absolute URL people reach, without trailing slash: the origin form posts must
+    /// come from, and the base of links in mail.
+    pub public_url: String,
+    /// Serve `/dev/outbox` (local stack only).
+    pub dev_outbox: bool,
+}
+
+/// Every route of the site, as seen after the language prefix is stripped: `/` here
+/// answers `/`, `/fr/` and `/es/`. Later pages add one `.merge(…)` line.
+fn routes(state: &WebState) -> Router<WebState> {
+    Router::new()
+        .merge(home::routes())
+        .merge(language::routes())
+        .merge(health::routes())
+        .merge(outbox::routes(state))
+        .route("/static/{file}", get(assets::serve))
+}
+
+/// The site. Middleware, outermost first:
+/// request id and access log → security headers and CSP nonce → language (strips the
+/// URL prefix, so it runs before routing) → CSRF token → error pages → CSRF guard → routes.
+pub fn router(state: WebState) -> Router {
+    let inner = routes(&state)
+        .fallback(error::not_found)
+        .layer(from_fn(request_id::record_route))
+        .with_state(state.clone());
+    let site = ServiceBuilder::new()
+        .layer(from_fn_with_state(state.clone(), request_id::request_id))
+        .layer(from_fn_with_state(state.clone(), headers::security_headers))
+        .layer(from_fn(locale::route_by_language))
+        .layer(from_fn_with_state(state.clone(), csrf::issue))
+        .layer(from_fn(error::render_errors))
+        .layer(from_fn_with_state(state, csrf::guard))
+        .service(inner);
+    // Wrapping the routed service, rather than `Router::layer`, is what lets the language
+    // middleware rewrite the path before routing happens.
+    Router::new().fallback_service(site)
+}
