@@ -1,7 +1,7 @@
 //! AES-256-GCM, the one symmetric primitive: callers supply a unique 96-bit nonce.
 
-use aes_gcm::aead::{Aead, KeyInit, Nonce, Payload};
 use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{Aead, KeyInit, Nonce, Payload};
 use zeroize::Zeroizing;
 
 pub const NONCE_LEN: usize = 12;
@@ -12,7 +12,13 @@ pub fn encrypt(key: &[u8; 32], nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &
     let nonce = Nonce::<Aes256Gcm>::from(*nonce);
     // Encryption fails only for messages over 64 GiB, which nothing here produces.
     cipher
-        .encrypt(&nonce, Payload { msg: plaintext, aad })
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .unwrap_or_default()
 }
 
@@ -26,7 +32,13 @@ pub fn decrypt(
     let cipher = Aes256Gcm::new(&(*key).into());
     let nonce = Nonce::<Aes256Gcm>::from(*nonce);
     cipher
-        .decrypt(&nonce, Payload { msg: ciphertext, aad })
+        .decrypt(
+            &nonce,
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
         .ok()
         .map(Zeroizing::new)
 }
@@ -41,7 +53,12 @@ mod tests {
         let nonce = [1u8; 12];
         let ct = encrypt(&key, &nonce, b"record-1", b"secret");
         assert_eq!(ct.len(), 6 + TAG_LEN);
-        assert_eq!(decrypt(&key, &nonce, b"record-1", &ct).as_deref().map(Vec::as_slice), Some(&b"secret"[..]));
+        assert_eq!(
+            decrypt(&key, &nonce, b"record-1", &ct)
+                .as_deref()
+                .map(Vec::as_slice),
+            Some(&b"secret"[..])
+        );
         assert!(decrypt(&key, &nonce, b"record-2", &ct).is_none());
     }
 }

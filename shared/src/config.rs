@@ -8,18 +8,54 @@ use std::path::PathBuf;
 /// Every variable Passerelle reads, with what it accepts (shown in errors and docs).
 pub const VARIABLES: &[(&str, &str)] = &[
     ("PASSERELLE_BACKEND", "`embedded` (default) or `aws`"),
-    ("PASSERELLE_DATA_DIR", "a directory for the embedded adapters (default `.passerelle/` at the workspace root)"),
-    ("PASSERELLE_LISTEN", "a socket address such as `127.0.0.1:3000` (the default)"),
-    ("PASSERELLE_PUBLIC_URL", "the absolute http(s) URL people reach, without a trailing slash (default `http://localhost:<port>`)"),
-    ("PASSERELLE_LOG", "a tracing filter such as `info` (default) or `passerelle=debug,info`"),
-    ("PASSERELLE_LOG_FORMAT", "`text` or `json` (default: `json` in Lambda, `text` elsewhere)"),
-    ("PASSERELLE_QUEUE_MAX_RECEIVES", "receives before a message moves to the dead-letter queue, 1 to 1000 (embedded; default 5)"),
-    ("PASSERELLE_TABLE", "the DynamoDB table name (aws, required)"),
-    ("PASSERELLE_KMS_KEY_ID", "the KMS key id, ARN or alias that wraps data keys (aws, required)"),
-    ("PASSERELLE_NOTIFY_QUEUE_URL", "the SQS queue URL for outgoing mail and SMS (aws, required)"),
-    ("PASSERELLE_MAIL_FROM", "the verified SES sender address (aws, required)"),
-    ("PASSERELLE_SMS_SENDER_ID", "an SNS sender id, 1 to 11 letters or digits (aws, optional)"),
-    ("PASSERELLE_AWS_ENDPOINT_URL", "an http(s) URL that replaces every AWS endpoint, e.g. moto (aws, optional)"),
+    (
+        "PASSERELLE_DATA_DIR",
+        "a directory for the embedded adapters (default `.passerelle/` at the workspace root)",
+    ),
+    (
+        "PASSERELLE_LISTEN",
+        "a socket address such as `127.0.0.1:3000` (the default)",
+    ),
+    (
+        "PASSERELLE_PUBLIC_URL",
+        "the absolute http(s) URL people reach, without a trailing slash (default `http://localhost:<port>`)",
+    ),
+    (
+        "PASSERELLE_LOG",
+        "a tracing filter such as `info` (default) or `passerelle=debug,info`",
+    ),
+    (
+        "PASSERELLE_LOG_FORMAT",
+        "`text` or `json` (default: `json` in Lambda, `text` elsewhere)",
+    ),
+    (
+        "PASSERELLE_QUEUE_MAX_RECEIVES",
+        "receives before a message moves to the dead-letter queue, 1 to 1000 (embedded; default 5)",
+    ),
+    (
+        "PASSERELLE_TABLE",
+        "the DynamoDB table name (aws, required)",
+    ),
+    (
+        "PASSERELLE_KMS_KEY_ID",
+        "the KMS key id, ARN or alias that wraps data keys (aws, required)",
+    ),
+    (
+        "PASSERELLE_NOTIFY_QUEUE_URL",
+        "the SQS queue URL for outgoing mail and SMS (aws, required)",
+    ),
+    (
+        "PASSERELLE_MAIL_FROM",
+        "the verified SES sender address (aws, required)",
+    ),
+    (
+        "PASSERELLE_SMS_SENDER_ID",
+        "an SNS sender id, 1 to 11 letters or digits (aws, optional)",
+    ),
+    (
+        "PASSERELLE_AWS_ENDPOINT_URL",
+        "an http(s) URL that replaces every AWS endpoint, e.g. moto (aws, optional)",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +130,10 @@ struct Env<'a>(&'a HashMap<String, String>);
 
 impl Env<'_> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     fn bad(&self, variable: &'static str) -> ConfigError {
@@ -116,9 +155,7 @@ fn is_http_url(s: &str) -> bool {
     let rest = s
         .strip_prefix("https://")
         .or_else(|| s.strip_prefix("http://"));
-    rest.is_some_and(|r| {
-        !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace)
-    })
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
 }
 
 impl Config {
@@ -182,9 +219,10 @@ impl Config {
                     return Err(env.bad("PASSERELLE_MAIL_FROM"));
                 }
                 let sms_sender_id = env.get("PASSERELLE_SMS_SENDER_ID").map(str::to_owned);
-                if sms_sender_id.as_deref().is_some_and(|s| {
-                    s.len() > 11 || !s.bytes().all(|b| b.is_ascii_alphanumeric())
-                }) {
+                if sms_sender_id
+                    .as_deref()
+                    .is_some_and(|s| s.len() > 11 || !s.bytes().all(|b| b.is_ascii_alphanumeric()))
+                {
                     return Err(env.bad("PASSERELLE_SMS_SENDER_ID"));
                 }
                 Backend::Aws(AwsConfig {
@@ -213,7 +251,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -221,7 +262,9 @@ mod tests {
         let cfg = Config::from_vars(&vars(&[])).unwrap();
         assert_eq!(cfg.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(cfg.public_url, "http://localhost:3000");
-        assert!(matches!(cfg.backend, Backend::Embedded(ref e) if e.data_dir.ends_with(".passerelle")));
+        assert!(
+            matches!(cfg.backend, Backend::Embedded(ref e) if e.data_dir.ends_with(".passerelle"))
+        );
         assert_eq!(cfg.log_format, LogFormat::Text);
     }
 
@@ -230,7 +273,10 @@ mod tests {
         let err = Config::from_vars(&vars(&[("PASSERELLE_LISTEN", "localhost:x")])).unwrap_err();
         assert_eq!(err.variable, "PASSERELLE_LISTEN");
         let line = err.to_string();
-        assert!(line.starts_with("PASSERELLE_LISTEN=\"localhost:x\" is not valid"), "{line}");
+        assert!(
+            line.starts_with("PASSERELLE_LISTEN=\"localhost:x\" is not valid"),
+            "{line}"
+        );
         assert!(!line.contains('\n'));
     }
 
@@ -245,7 +291,10 @@ mod tests {
     fn aws_needs_its_resources_and_says_which_is_missing() {
         let err = Config::from_vars(&vars(&[
             ("PASSERELLE_BACKEND", "aws"),
-            ("PASSERELLE_NOTIFY_QUEUE_URL", "http://127.0.0.1:5000/123/notify"),
+            (
+                "PASSERELLE_NOTIFY_QUEUE_URL",
+                "http://127.0.0.1:5000/123/notify",
+            ),
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
         ]))
@@ -257,7 +306,10 @@ mod tests {
     fn a_complete_aws_configuration_is_accepted() {
         let cfg = Config::from_vars(&vars(&[
             ("PASSERELLE_BACKEND", "aws"),
-            ("PASSERELLE_NOTIFY_QUEUE_URL", "http://127.0.0.1:5000/123/notify"),
+            (
+                "PASSERELLE_NOTIFY_QUEUE_URL",
+                "http://127.0.0.1:5000/123/notify",
+            ),
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
             ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
@@ -272,7 +324,10 @@ mod tests {
     fn every_variable_read_is_documented() {
         let source = include_str!("config.rs");
         for (name, _) in VARIABLES {
-            assert!(source.matches(name).count() >= 2, "{name} is listed but never read");
+            assert!(
+                source.matches(name).count() >= 2,
+                "{name} is listed but never read"
+            );
         }
     }
 }

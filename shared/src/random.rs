@@ -80,7 +80,11 @@ mod tests {
 
     #[test]
     fn seeded_streams_repeat_and_differ_by_seed() {
-        let (a, b, c) = (SeededRandom::new(1), SeededRandom::new(1), SeededRandom::new(2));
+        let (a, b, c) = (
+            SeededRandom::new(1),
+            SeededRandom::new(1),
+            SeededRandom::new(2),
+        );
         let (x, y, z): ([u8; 40], [u8; 40], [u8; 40]) = (a.array(), b.array(), c.array());
         assert_eq!(x, y);
         assert_ne!(x, z);

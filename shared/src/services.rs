@@ -176,7 +176,10 @@ impl Services {
             keys,
             notify_queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &cfg.notify_queue_url)),
             mailer: Arc::new(SesMailer::new(clients.ses.clone(), &cfg.mail_from)),
-            sms: Arc::new(SnsSms::new(clients.sns.clone(), cfg.sms_sender_id.as_deref())),
+            sms: Arc::new(SnsSms::new(
+                clients.sns.clone(),
+                cfg.sms_sender_id.as_deref(),
+            )),
             clock,
             random,
             #[cfg(feature = "embedded")]

@@ -23,6 +23,23 @@ const SENDER: &str = "no-reply@passerelle.example.gov";
 struct Moto {
     url: String,
     clients: AwsClients,
+    /// Tables this case made, deleted when it ends so moto's state (and the size of
+    /// `/moto-api/data.json`, which the mail checks read) stays small.
+    tables: std::sync::Mutex<Vec<String>>,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let tables = std::mem::take(&mut *self.tables.lock().unwrap_or_else(|e| e.into_inner()));
+        let client = self.clients.dynamodb.clone();
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                for table in tables {
+                    let _ = client.delete_table().table_name(table).send().await;
+                }
+            })
+        });
+    }
 }
 
 async fn moto() -> Moto {
@@ -33,7 +50,11 @@ async fn moto() -> Moto {
         )
     });
     let clients = AwsClients::for_moto(&url).await;
-    Moto { url, clients }
+    Moto {
+        url,
+        clients,
+        tables: std::sync::Mutex::new(Vec::new()),
+    }
 }
 
 #[async_trait]
@@ -43,7 +64,12 @@ impl Harness for Moto {
         DynamoStore::create_table(&self.clients.dynamodb, &table)
             .await
             .expect("moto creates the table");
-        Arc::new(DynamoStore::new(self.clients.dynamodb.clone(), &table, clock))
+        self.tables.lock().unwrap().push(table.clone());
+        Arc::new(DynamoStore::new(
+            self.clients.dynamodb.clone(),
+            &table,
+            clock,
+        ))
     }
 
     async fn keys(&self) -> Arc<dyn KeyService> {
@@ -55,7 +81,10 @@ impl Harness for Moto {
             .send()
             .await
             .expect("moto creates a key");
-        let id = key.key_metadata().map(|m| m.key_id().to_owned()).expect("a key id");
+        let id = key
+            .key_metadata()
+            .map(|m| m.key_id().to_owned())
+            .expect("a key id");
         Arc::new(KmsKeyService::new(self.clients.kms.clone(), &id))
     }
 

@@ -51,7 +51,13 @@ impl Harness for Embedded {
             ))
         };
         (
-            make(&name, Some(DeadLetter { queue: dlq.clone(), max_receives })),
+            make(
+                &name,
+                Some(DeadLetter {
+                    queue: dlq.clone(),
+                    max_receives,
+                }),
+            ),
             make(&dlq, None),
         )
     }
@@ -90,7 +96,9 @@ async fn two_processes_racing_a_create_have_one_winner() {
         .map(|i| {
             let store = Arc::clone(&stores[i % 2]);
             tokio::spawn(async move {
-                store.put(Item::new(Key::new("EMAIL#x", "CLAIM")), Expect::Absent).await
+                store
+                    .put(Item::new(Key::new("EMAIL#x", "CLAIM")), Expect::Absent)
+                    .await
             })
         })
         .collect();

@@ -12,7 +12,11 @@ use passerelle::services::Services;
 async fn a_queued_email_reaches_the_outbox_page() {
     // Given the local stack on a free port with its own data directory
     let dir = tempfile::tempdir().unwrap();
-    let vars = [("PASSERELLE_DATA_DIR".to_string(), dir.path().display().to_string())].into();
+    let vars = [(
+        "PASSERELLE_DATA_DIR".to_string(),
+        dir.path().display().to_string(),
+    )]
+    .into();
     let config = Config::from_vars(&vars).unwrap();
     let services = Arc::new(Services::build(&config).await.unwrap());
     let workers = passerelle_local::start_workers(&services);
@@ -29,21 +33,37 @@ async fn a_queued_email_reaches_the_outbox_page() {
         text: format!("Open {link} within 24 hours."),
         html: format!("<p><a href=\"{link}\">Confirm</a></p>"),
     };
-    enqueue(services.notify_queue.as_ref(), &services.envelope, services.random.as_ref(), &email)
-        .await
-        .unwrap();
+    enqueue(
+        services.notify_queue.as_ref(),
+        &services.envelope,
+        services.random.as_ref(),
+        &email,
+    )
+    .await
+    .unwrap();
 
     // Then the worker delivers it and the outbox page lists it with the link clickable
     let deadline = Instant::now() + Duration::from_secs(15);
     let page = loop {
-        let page = reqwest::get(format!("{base}/dev/outbox")).await.unwrap().text().await.unwrap();
+        let page = reqwest::get(format!("{base}/dev/outbox"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         if page.contains("Confirm your email address") || Instant::now() > deadline {
             break page;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(page.contains("Confirm your email address"), "delivered within 15 s: {page}");
-    assert!(page.contains("href=\"http://localhost:3000/confirm?token=abc123\""), "{page}");
+    assert!(
+        page.contains("Confirm your email address"),
+        "delivered within 15 s: {page}"
+    );
+    assert!(
+        page.contains("href=\"http://localhost:3000/confirm?token=abc123\""),
+        "{page}"
+    );
 
     server.abort();
     workers.shutdown().await;

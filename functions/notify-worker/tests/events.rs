@@ -17,8 +17,12 @@ fn services(dir: &std::path::Path) -> Services {
         data_dir: dir.to_owned(),
         max_receives: 5,
     };
-    Services::embedded(&cfg, Arc::new(passerelle::clock::SystemClock), Arc::new(passerelle::random::OsRandom))
-        .expect("embedded services")
+    Services::embedded(
+        &cfg,
+        Arc::new(passerelle::clock::SystemClock),
+        Arc::new(passerelle::random::OsRandom),
+    )
+    .expect("embedded services")
 }
 
 #[tokio::test]
@@ -33,7 +37,9 @@ async fn a_batch_delivers_good_jobs_and_reports_the_bad_one() {
         text: "Hello https://localhost:3000/".into(),
         html: "<p>Hello</p>".into(),
     };
-    let (_, sealed) = job::seal(&services.envelope, services.random.as_ref(), &email).await.unwrap();
+    let (_, sealed) = job::seal(&services.envelope, services.random.as_ref(), &email)
+        .await
+        .unwrap();
     let mut event: SqsEvent = serde_json::from_str(EVENT).expect("the fixture is an SQS event");
     assert_eq!(event.records.len(), 2, "the fixture holds two records");
     event.records[0].body = Some(sealed.clone());
@@ -45,9 +51,20 @@ async fn a_batch_delivers_good_jobs_and_reports_the_bad_one() {
     let response = handle_sqs_batch(&handler, event).await;
 
     // Then the email is in the outbox and only the bad record is reported for retry
-    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
     assert_eq!(failed, vec![bad_id.as_str()]);
-    let outbox = services.local.as_ref().unwrap().outbox.list(Some("jane@example.gov"), 10).await.unwrap();
+    let outbox = services
+        .local
+        .as_ref()
+        .unwrap()
+        .outbox
+        .list(Some("jane@example.gov"), 10)
+        .await
+        .unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].subject, "Welcome");
     // And the queue body itself never shows the address
@@ -59,8 +76,14 @@ async fn a_refused_message_is_dropped_not_retried() {
     // Given a job whose recipient can never receive mail
     let dir = tempfile::tempdir().unwrap();
     let services = services(dir.path());
-    let bad = Outgoing::Sms { to: "12345".into(), body: "code".into(), channel: passerelle::notify::Channel::Text };
-    let (_, sealed) = job::seal(&services.envelope, services.random.as_ref(), &bad).await.unwrap();
+    let bad = Outgoing::Sms {
+        to: "12345".into(),
+        body: "code".into(),
+        channel: passerelle::notify::Channel::Text,
+    };
+    let (_, sealed) = job::seal(&services.envelope, services.random.as_ref(), &bad)
+        .await
+        .unwrap();
     let mut event: SqsEvent = serde_json::from_str(EVENT).unwrap();
     event.records.truncate(1);
     event.records[0].body = Some(sealed);
@@ -69,5 +92,15 @@ async fn a_refused_message_is_dropped_not_retried() {
     let handler: Arc<dyn JobHandler> = Arc::new(services.deliverer());
     let response = handle_sqs_batch(&handler, event).await;
     assert!(response.batch_item_failures.is_empty());
-    assert!(services.local.as_ref().unwrap().outbox.list(None, 10).await.unwrap().is_empty());
+    assert!(
+        services
+            .local
+            .as_ref()
+            .unwrap()
+            .outbox
+            .list(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -55,15 +55,26 @@ async fn the_home_page_is_served_in_english_with_strict_headers() {
     let body = response["body"].as_str().unwrap();
     assert!(body.contains("<html lang=\"en\""), "{body}");
     let csp = header(&response, "content-security-policy").expect("a CSP");
-    assert!(csp.contains("'nonce-") && !csp.contains("unsafe-inline"), "{csp}");
-    assert_eq!(header(&response, "x-request-id"), Some("lambda-request-1234"));
+    assert!(
+        csp.contains("'nonce-") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(
+        header(&response, "x-request-id"),
+        Some("lambda-request-1234")
+    );
 }
 
 #[tokio::test]
 async fn the_french_prefix_serves_french() {
     let response = call(&site(), "get-home-fr.json").await;
     assert_eq!(response["statusCode"], 200);
-    assert!(response["body"].as_str().unwrap().contains("<html lang=\"fr\""));
+    assert!(
+        response["body"]
+            .as_str()
+            .unwrap()
+            .contains("<html lang=\"fr\"")
+    );
 }
 
 #[tokio::test]
@@ -81,5 +92,10 @@ async fn health_reports_each_port_adapter() {
 async fn an_unknown_path_is_a_404_page() {
     let response = call(&site(), "get-unknown.json").await;
     assert_eq!(response["statusCode"], 404);
-    assert!(response["body"].as_str().unwrap().contains("<html lang=\"en\""));
+    assert!(
+        response["body"]
+            .as_str()
+            .unwrap()
+            .contains("<html lang=\"en\"")
+    );
 }

@@ -30,7 +30,10 @@ fn fails_with_one_line(var: &str, value: &str, data_dir: &std::path::Path) -> St
 fn a_bad_listen_address_stops_start_up_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let line = fails_with_one_line("PASSERELLE_LISTEN", "not-an-address", dir.path());
-    assert!(line.contains("127.0.0.1:3000"), "says what it accepts: {line}");
+    assert!(
+        line.contains("127.0.0.1:3000"),
+        "says what it accepts: {line}"
+    );
 }
 
 #[test]
@@ -59,7 +62,11 @@ fn aws_without_its_table_stops_start_up_naming_it() {
 fn it_prints_its_url_and_serves_english_and_french() {
     // Given a free port and an empty data directory
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = stack()
         .env("PASSERELLE_DATA_DIR", dir.path())
         .env("PASSERELLE_LISTEN", format!("127.0.0.1:{port}"))
@@ -67,9 +74,14 @@ fn it_prints_its_url_and_serves_english_and_french() {
         .unwrap();
     // When it starts, then its first line names the URL
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     let outcome = std::panic::catch_unwind(|| {
-        assert!(first.contains(&format!("http://localhost:{port}/")), "{first}");
+        assert!(
+            first.contains(&format!("http://localhost:{port}/")),
+            "{first}"
+        );
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let base = format!("http://127.0.0.1:{port}");
@@ -83,7 +95,10 @@ fn it_prints_its_url_and_serves_english_and_french() {
         });
         // And the root key was made private in the data directory
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("root-keys")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("root-keys"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     });
     let _ = child.kill();
@@ -98,13 +113,25 @@ fn rotating_the_root_key_appends_a_new_current_key() {
     // Given a data directory whose first root key is made on first use
     let dir = tempfile::tempdir().unwrap();
     let rotate = || {
-        let out = stack().env("PASSERELLE_DATA_DIR", dir.path()).arg("rotate-root-key").output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = stack()
+            .env("PASSERELLE_DATA_DIR", dir.path())
+            .arg("rotate-root-key")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     // When an operator rotates twice, then each rotation names the next key
     assert!(rotate().contains("new root key local-2"));
     assert!(rotate().contains("new root key local-3"));
     let file = std::fs::read_to_string(dir.path().join("root-keys")).unwrap();
-    assert_eq!(file.lines().count(), 3, "earlier keys stay to open what they sealed");
+    assert_eq!(
+        file.lines().count(),
+        3,
+        "earlier keys stay to open what they sealed"
+    );
 }

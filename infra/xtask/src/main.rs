@@ -28,7 +28,11 @@ fn step(name: &str, cmd: &mut Command) -> Result<(), String> {
         .current_dir(root())
         .status()
         .map_err(|e| format!("{name}: could not start: {e}"))?;
-    println!("<== {name}: {} in {:.1}s", if status.success() { "ok" } else { "FAILED" }, started.elapsed().as_secs_f64());
+    println!(
+        "<== {name}: {} in {:.1}s",
+        if status.success() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
     if status.success() {
         Ok(())
     } else {
@@ -49,7 +53,16 @@ fn check_feature_isolation() -> Result<(), String> {
     )?;
     let out = cargo()
         .current_dir(root())
-        .args(["tree", "-p", "passerelle", "--no-default-features", "-e", "normal", "--prefix", "none"])
+        .args([
+            "tree",
+            "-p",
+            "passerelle",
+            "--no-default-features",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
         .output()
         .map_err(|e| format!("cargo tree: {e}"))?;
     let tree = String::from_utf8_lossy(&out.stdout);
@@ -57,14 +70,18 @@ fn check_feature_isolation() -> Result<(), String> {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .filter(|name| {
-            name.starts_with("aws-") || name.starts_with("lambda") || ["axum", "hyper", "http", "askama", "tower", "reqwest"].contains(name)
+            name.starts_with("aws-")
+                || name.starts_with("lambda")
+                || ["axum", "hyper", "http", "askama", "tower", "reqwest"].contains(name)
         })
         .collect();
     if forbidden.is_empty() {
         println!("<== the domain builds with no AWS or HTTP crate");
         Ok(())
     } else {
-        Err(format!("the domain pulls in {forbidden:?} without the aws/web features"))
+        Err(format!(
+            "the domain pulls in {forbidden:?} without the aws/web features"
+        ))
     }
 }
 
@@ -74,18 +91,78 @@ fn test() -> Result<(), String> {
     step("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
     step(
         "clippy",
-        cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     check_feature_isolation()?;
-    step("cfn-lint", Command::new(venv.join("bin/cfn-lint")).arg("template.yaml"))?;
+    step(
+        "cfn-lint",
+        Command::new(venv.join("bin/cfn-lint")).arg("template.yaml"),
+    )?;
     let moto = moto::Moto::start(&venv)?;
     println!("moto_server is listening at {}", moto.url());
-    step(
-        "tests (embedded and AWS-on-moto adapters)",
-        cargo()
-            .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
-            .env("PASSERELLE_TEST_MOTO_URL", moto.url()),
-    )
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--all-features", "--no-fail-fast"])
+        .env("PASSERELLE_TEST_MOTO_URL", moto.url());
+    run_tests(&mut cmd)
+}
+
+/// Runs the tests, echoing their output, and closes with one total line over every test
+/// binary (`N passed, N failed`), so the summary does not hinge on the last binary's.
+fn run_tests(cmd: &mut Command) -> Result<(), String> {
+    use std::io::{BufRead, BufReader};
+    println!("\n==> tests (embedded and AWS-on-moto adapters)");
+    let started = Instant::now();
+    let mut child = cmd
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("tests: could not start: {e}"))?;
+    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                let count = |word: &str| -> u64 {
+                    rest.split(';')
+                        .find_map(|part| {
+                            part.trim()
+                                .strip_suffix(word)?
+                                .trim()
+                                .rsplit(' ')
+                                .next()?
+                                .parse()
+                                .ok()
+                        })
+                        .unwrap_or(0)
+                };
+                passed += count("passed");
+                failed += count("failed");
+                ignored += count("ignored");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("tests: {e}"))?;
+    println!(
+        "<== tests: {} in {:.1}s",
+        if status.success() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    println!("\n{passed} passed, {failed} failed, {ignored} skipped");
+    if status.success() && failed == 0 && passed > 0 {
+        Ok(())
+    } else if passed == 0 {
+        Err("no test ran".into())
+    } else {
+        Err("tests failed".into())
+    }
 }
 
 fn main() -> ExitCode {
@@ -96,10 +173,7 @@ fn main() -> ExitCode {
         _ => Err("usage: cargo xtask test | cargo xtask tools".into()),
     };
     match result {
-        Ok(()) => {
-            println!("\nxtask: every check passed");
-            ExitCode::SUCCESS
-        }
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("\nxtask: {e}");
             ExitCode::FAILURE

@@ -14,10 +14,17 @@ pub fn ensure(root: &Path) -> Result<PathBuf, String> {
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
         return Ok(venv);
     }
-    println!("==> installing test tools into {} ({})", venv.display(), PACKAGES.join(", "));
+    println!(
+        "==> installing test tools into {} ({})",
+        venv.display(),
+        PACKAGES.join(", ")
+    );
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     if !venv.join("bin/pip").exists() {
-        run(Command::new(&python).args(["-m", "venv"]).arg(&venv), "create the Python venv")?;
+        run(
+            Command::new(&python).args(["-m", "venv"]).arg(&venv),
+            "create the Python venv",
+        )?;
     }
     run(
         Command::new(venv.join("bin/pip"))

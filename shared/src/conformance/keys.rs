@@ -4,7 +4,9 @@ use super::{Harness, unique};
 use crate::keys::{EncryptionContext, KeyError};
 
 fn context(user: &str) -> EncryptionContext {
-    EncryptionContext::new().with("purpose", "pii").with("user", user)
+    EncryptionContext::new()
+        .with("purpose", "pii")
+        .with("user", user)
 }
 
 pub async fn data_keys_unwrap_with_their_context(h: &dyn Harness) {
@@ -13,7 +15,10 @@ pub async fn data_keys_unwrap_with_their_context(h: &dyn Harness) {
     let dk = keys.generate_data_key(&ctx).await.unwrap();
     assert!(!dk.key_id.is_empty());
     assert_ne!(dk.wrapped.as_slice(), dk.plaintext.expose().as_slice());
-    let back = keys.decrypt_data_key(&dk.key_id, &dk.wrapped, &ctx).await.unwrap();
+    let back = keys
+        .decrypt_data_key(&dk.key_id, &dk.wrapped, &ctx)
+        .await
+        .unwrap();
     assert_eq!(back, dk.plaintext);
     let other = keys.generate_data_key(&ctx).await.unwrap();
     assert_ne!(other.plaintext, dk.plaintext, "every data key is fresh");
@@ -51,7 +56,12 @@ pub async fn secrets_never_show_in_debug(h: &dyn Harness) {
     let dk = keys.generate_data_key(&context("dave")).await.unwrap();
     let shown = format!("{dk:?}");
     assert!(shown.contains("redacted"), "{shown}");
-    let hex: String = dk.plaintext.expose().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = dk
+        .plaintext
+        .expose()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert!(!shown.contains(&hex));
     assert!(!shown.contains(&format!("{:?}", dk.plaintext.expose())));
 }

@@ -28,22 +28,42 @@ pub async fn a_bad_email_is_refused(h: &dyn Harness) {
     }
     let mut no_subject = email("x@example.gov");
     no_subject.subject = " ".into();
-    assert!(matches!(mailer.send(&no_subject).await, Err(NotifyError::Refused(_))));
+    assert!(matches!(
+        mailer.send(&no_subject).await,
+        Err(NotifyError::Refused(_))
+    ));
 }
 
 pub async fn a_text_message_is_delivered(h: &dyn Harness) {
     let sms = h.sms().await;
     // A number unique to this run, so the sink count belongs to this case.
-    let digits: String = unique("n").bytes().rev().take(6).map(|b| char::from(b'0' + b % 10)).collect();
+    let digits: String = unique("n")
+        .bytes()
+        .rev()
+        .take(6)
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
     let to = format!("+3361{digits}");
-    sms.send(&Sms { to: to.clone(), body: "Passerelle: your code is 123456".into(), channel: Channel::Text }).await.unwrap();
+    sms.send(&Sms {
+        to: to.clone(),
+        body: "Passerelle: your code is 123456".into(),
+        channel: Channel::Text,
+    })
+    .await
+    .unwrap();
     assert_eq!(h.delivered_to(&to).await, 1);
 }
 
 pub async fn a_bad_number_is_refused(h: &dyn Harness) {
     let sms = h.sms().await;
     for to in ["0612345678", "+0612345678", "+33 6 12 34 56 78", "+1234"] {
-        let r = sms.send(&Sms { to: to.into(), body: "x".into(), channel: Channel::Text }).await;
+        let r = sms
+            .send(&Sms {
+                to: to.into(),
+                body: "x".into(),
+                channel: Channel::Text,
+            })
+            .await;
         assert!(matches!(r, Err(NotifyError::Refused(_))), "{to}: {r:?}");
     }
 }

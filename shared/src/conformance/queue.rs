@@ -14,7 +14,10 @@ const WAIT: Duration = Duration::from_secs(3);
 async fn receive_n(queue: &dyn Queue, n: usize) -> Vec<crate::queue::Message> {
     let mut got = Vec::new();
     while got.len() < n {
-        let batch = queue.receive(10, Duration::from_secs(30), WAIT).await.unwrap();
+        let batch = queue
+            .receive(10, Duration::from_secs(30), WAIT)
+            .await
+            .unwrap();
         if batch.is_empty() {
             break;
         }
@@ -29,10 +32,19 @@ pub async fn a_deleted_message_is_delivered_once(h: &dyn Harness) {
     queue.send(&body, Duration::ZERO).await.unwrap();
     let got = queue.receive(10, VISIBILITY, WAIT).await.unwrap();
     assert_eq!(got.len(), 1);
-    assert_eq!((got[0].body.as_str(), got[0].receive_count), (body.as_str(), 1));
+    assert_eq!(
+        (got[0].body.as_str(), got[0].receive_count),
+        (body.as_str(), 1)
+    );
     queue.delete(&got[0].receipt).await.unwrap();
     tokio::time::sleep(VISIBILITY + Duration::from_millis(200)).await;
-    assert!(queue.receive(10, VISIBILITY, Duration::from_secs(1)).await.unwrap().is_empty());
+    assert!(
+        queue
+            .receive(10, VISIBILITY, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn many_messages_each_arrive(h: &dyn Harness) {
@@ -57,10 +69,20 @@ pub async fn an_undeleted_message_comes_back(h: &dyn Harness) {
     queue.send(&body, Duration::ZERO).await.unwrap();
     let first = queue.receive(1, VISIBILITY, WAIT).await.unwrap();
     assert_eq!(first.len(), 1);
-    assert!(queue.receive(1, VISIBILITY, Duration::ZERO).await.unwrap().is_empty(), "hidden while being worked on");
+    assert!(
+        queue
+            .receive(1, VISIBILITY, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty(),
+        "hidden while being worked on"
+    );
     let again = queue.receive(1, VISIBILITY, WAIT).await.unwrap();
     assert_eq!(again.len(), 1, "redelivered after the visibility timeout");
-    assert_eq!((again[0].body.as_str(), again[0].receive_count), (body.as_str(), 2));
+    assert_eq!(
+        (again[0].body.as_str(), again[0].receive_count),
+        (body.as_str(), 2)
+    );
     queue.delete(&again[0].receipt).await.unwrap();
 }
 
@@ -74,7 +96,14 @@ pub async fn repeated_failures_land_in_the_dead_letter_queue(h: &dyn Harness) {
         assert_eq!(got[0].receive_count, attempt);
     }
     tokio::time::sleep(VISIBILITY + Duration::from_millis(200)).await;
-    assert!(queue.receive(1, VISIBILITY, Duration::from_secs(1)).await.unwrap().is_empty(), "moved out after 2 receives");
+    assert!(
+        queue
+            .receive(1, VISIBILITY, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "moved out after 2 receives"
+    );
     let dead = dlq.receive(1, VISIBILITY, WAIT).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].body, body);
@@ -84,16 +113,37 @@ pub async fn a_delayed_message_waits(h: &dyn Harness) {
     let (queue, _) = h.queue_with_dead_letter(5).await;
     let body = unique("later");
     queue.send(&body, Duration::from_secs(2)).await.unwrap();
-    assert!(queue.receive(1, VISIBILITY, Duration::ZERO).await.unwrap().is_empty());
-    let got = queue.receive(1, VISIBILITY, Duration::from_secs(5)).await.unwrap();
+    assert!(
+        queue
+            .receive(1, VISIBILITY, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let got = queue
+        .receive(1, VISIBILITY, Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].body, body);
 }
 
 pub async fn invalid_requests_are_refused(h: &dyn Harness) {
     let (queue, _) = h.queue_with_dead_letter(5).await;
-    assert!(matches!(queue.send("", Duration::ZERO).await, Err(QueueError::Invalid(_))));
-    assert!(matches!(queue.send("x", Duration::from_secs(901)).await, Err(QueueError::Invalid(_))));
-    assert!(matches!(queue.receive(11, VISIBILITY, Duration::ZERO).await, Err(QueueError::Invalid(_))));
-    assert!(matches!(queue.receive(1, VISIBILITY, Duration::from_secs(21)).await, Err(QueueError::Invalid(_))));
+    assert!(matches!(
+        queue.send("", Duration::ZERO).await,
+        Err(QueueError::Invalid(_))
+    ));
+    assert!(matches!(
+        queue.send("x", Duration::from_secs(901)).await,
+        Err(QueueError::Invalid(_))
+    ));
+    assert!(matches!(
+        queue.receive(11, VISIBILITY, Duration::ZERO).await,
+        Err(QueueError::Invalid(_))
+    ));
+    assert!(matches!(
+        queue.receive(1, VISIBILITY, Duration::from_secs(21)).await,
+        Err(QueueError::Invalid(_))
+    ));
 }

@@ -61,7 +61,9 @@ pub(super) struct KeyCache {
 
 impl std::fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyCache").field("limits", &self.limits).finish()
+        f.debug_struct("KeyCache")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -84,7 +86,10 @@ fn make_room<K: Clone + Eq + std::hash::Hash, V>(
 ) {
     map.retain(|_, v| fresh(v));
     while map.len() >= capacity {
-        let Some(oldest) = map.iter().min_by_key(|(_, v)| since(v)).map(|(k, _)| k.clone())
+        let Some(oldest) = map
+            .iter()
+            .min_by_key(|(_, v)| since(v))
+            .map(|(k, _)| k.clone())
         else {
             break;
         };

@@ -133,7 +133,11 @@ impl Envelope {
         let wrapped_len =
             u16::try_from(data_key.wrapped.len()).map_err(|_| EnvelopeError::Malformed)?;
         let mut out = Vec::with_capacity(
-            4 + id.len() + data_key.wrapped.len() + aead::NONCE_LEN + plaintext.len() + aead::TAG_LEN,
+            4 + id.len()
+                + data_key.wrapped.len()
+                + aead::NONCE_LEN
+                + plaintext.len()
+                + aead::TAG_LEN,
         );
         out.push(FORMAT_V1);
         out.push(id_len);
@@ -160,7 +164,10 @@ impl Envelope {
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
         let header = parse(sealed).ok_or(EnvelopeError::Malformed)?;
-        let key = match self.cache.opening_key(header.key_id, header.wrapped, context) {
+        let key = match self
+            .cache
+            .opening_key(header.key_id, header.wrapped, context)
+        {
             Some(k) => k,
             None => {
                 let k = self

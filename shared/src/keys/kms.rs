@@ -1,1 +1,122 @@
-//! (being written)
+//! The key service on AWS KMS: data keys generated and unwrapped under one KMS key, each
+//! bound to its encryption context (which KMS also writes to CloudTrail).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_kms::Client;
+use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::DataKeySpec;
+use zeroize::Zeroizing;
+
+use super::{DataKey, EncryptionContext, KeyError, KeyService, SecretKey};
+
+#[derive(Debug, Clone)]
+pub struct KmsKeyService {
+    client: Client,
+    key_id: String,
+}
+
+impl KmsKeyService {
+    /// `key_id` is what new data keys are generated under: a key id, ARN or alias.
+    pub fn new(client: Client, key_id: &str) -> Self {
+        Self {
+            client,
+            key_id: key_id.to_owned(),
+        }
+    }
+}
+
+/// KMS refuses an empty context map on some paths; no context is the same thing.
+fn context_map(context: &EncryptionContext) -> Option<HashMap<String, String>> {
+    let map: HashMap<String, String> = context
+        .pairs()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    (!map.is_empty()).then_some(map)
+}
+
+/// Moves a plaintext key out of the SDK's buffer into a [`SecretKey`], wiping the
+/// intermediate copy.
+fn secret(plaintext: Option<Blob>) -> Option<SecretKey> {
+    let bytes = Zeroizing::new(plaintext?.into_inner());
+    SecretKey::from_slice(&bytes)
+}
+
+fn kms_error<E, R>(e: SdkError<E, R>) -> KeyError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e.code() {
+        // Wrong key, wrong context or damaged ciphertext all look alike to KMS callers,
+        // and to ours: the wrapped key cannot be trusted.
+        Some("InvalidCiphertextException" | "IncorrectKeyException" | "NotFoundException") => {
+            KeyError::Rejected
+        }
+        Some("ThrottlingException" | "LimitExceededException") => KeyError::Throttled,
+        Some(code) => {
+            KeyError::Unavailable(format!("{code}: {}", e.message().unwrap_or("no detail")))
+        }
+        None => KeyError::Unavailable(DisplayErrorContext(&e).to_string()),
+    }
+}
+
+#[async_trait]
+impl KeyService for KmsKeyService {
+    fn adapter(&self) -> &'static str {
+        "aws-kms"
+    }
+
+    async fn generate_data_key(&self, context: &EncryptionContext) -> Result<DataKey, KeyError> {
+        let mut out = self
+            .client
+            .generate_data_key()
+            .key_id(&self.key_id)
+            .key_spec(DataKeySpec::Aes256)
+            .set_encryption_context(context_map(context))
+            .send()
+            .await
+            .map_err(kms_error)?;
+        let plaintext = secret(out.plaintext.take())
+            .ok_or_else(|| KeyError::Unavailable("KMS returned no 256-bit plaintext key".into()))?;
+        let wrapped = out
+            .ciphertext_blob
+            .take()
+            .map(Blob::into_inner)
+            .ok_or_else(|| KeyError::Unavailable("KMS returned no wrapped key".into()))?;
+        // The ARN, not the alias or id we were configured with, so that unwrapping keeps
+        // working after an alias moves to a new key.
+        let key_id = out
+            .key_id
+            .take()
+            .ok_or_else(|| KeyError::Unavailable("KMS returned no key id".into()))?;
+        Ok(DataKey {
+            key_id,
+            plaintext,
+            wrapped,
+        })
+    }
+
+    async fn decrypt_data_key(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<SecretKey, KeyError> {
+        if key_id.is_empty() || wrapped.is_empty() {
+            return Err(KeyError::Rejected);
+        }
+        let mut out = self
+            .client
+            .decrypt()
+            .key_id(key_id)
+            .ciphertext_blob(Blob::new(wrapped))
+            .set_encryption_context(context_map(context))
+            .send()
+            .await
+            .map_err(kms_error)?;
+        secret(out.plaintext.take()).ok_or(KeyError::Rejected)
+    }
+}

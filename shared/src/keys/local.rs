@@ -79,8 +79,8 @@ impl LocalKeyService {
                 mode & 0o777
             )));
         }
-        let keys = parse(&fs::read_to_string(&path).map_err(|e| err(e.to_string()))?)
-            .map_err(err)?;
+        let keys =
+            parse(&fs::read_to_string(&path).map_err(|e| err(e.to_string()))?).map_err(err)?;
         Ok(Self {
             path,
             keys: RwLock::new(keys),
@@ -110,7 +110,9 @@ impl LocalKeyService {
 
     fn find(&self, key_id: &str) -> Option<SecretKey> {
         let keys = self.keys.read().ok()?;
-        keys.iter().find(|(id, _)| id == key_id).map(|(_, k)| k.clone())
+        keys.iter()
+            .find(|(id, _)| id == key_id)
+            .map(|(_, k)| k.clone())
     }
 
     fn current(&self) -> Result<(String, SecretKey), KeyError> {
@@ -203,7 +205,10 @@ mod tests {
     fn the_root_key_file_is_private_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let a = LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap();
-        let mode = fs::metadata(dir.path().join(ROOT_KEYS_FILE)).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.path().join(ROOT_KEYS_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let b = LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap();
         assert_eq!(a.current().unwrap().1, b.current().unwrap().1);
@@ -229,7 +234,10 @@ mod tests {
         let new = keys.generate_data_key(&ctx).await.unwrap();
         assert_eq!(new.key_id, "local-2");
         let reopened = LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap();
-        let back = reopened.decrypt_data_key(&old.key_id, &old.wrapped, &ctx).await.unwrap();
+        let back = reopened
+            .decrypt_data_key(&old.key_id, &old.wrapped, &ctx)
+            .await
+            .unwrap();
         assert_eq!(back, old.plaintext);
     }
 }

@@ -9,17 +9,19 @@ use crate::web::RequestId;
 
 /// Copies the Lambda request id into the request, before the router's own middleware.
 pub fn with_lambda_request_id(router: Router) -> Router {
-    router.layer(axum::middleware::map_request(|mut req: Request| async move {
-        let id = req
-            .extensions()
-            .get::<Context>()
-            .map(|ctx| ctx.request_id.clone())
-            .filter(|id| !id.is_empty());
-        if let Some(id) = id {
-            req.extensions_mut().insert(RequestId(id));
-        }
-        req
-    }))
+    router.layer(axum::middleware::map_request(
+        |mut req: Request| async move {
+            let id = req
+                .extensions()
+                .get::<Context>()
+                .map(|ctx| ctx.request_id.clone())
+                .filter(|id| !id.is_empty());
+            if let Some(id) = id {
+                req.extensions_mut().insert(RequestId(id));
+            }
+            req
+        },
+    ))
 }
 
 /// Serves `router` as this Lambda function's handler, until the runtime stops.

@@ -140,8 +140,13 @@ impl Deliverer {
         if job.v != 1 {
             return Err(JobError::Malformed);
         }
-        let sealed = STANDARD.decode(&job.sealed).map_err(|_| JobError::Malformed)?;
-        let json = self.envelope.open(&context(), &record(&job.id), &sealed).await?;
+        let sealed = STANDARD
+            .decode(&job.sealed)
+            .map_err(|_| JobError::Malformed)?;
+        let json = self
+            .envelope
+            .open(&context(), &record(&job.id), &sealed)
+            .await?;
         let message: Outgoing = serde_json::from_slice(&json).map_err(|_| JobError::Malformed)?;
         match message {
             Outgoing::Email {

@@ -104,20 +104,28 @@ pub fn is_email(address: &str) -> bool {
 
 pub(crate) fn validate_email(email: &Email) -> Result<(), NotifyError> {
     if !is_email(&email.to) {
-        return Err(NotifyError::Refused("the recipient is not an email address".into()));
+        return Err(NotifyError::Refused(
+            "the recipient is not an email address".into(),
+        ));
     }
     if email.subject.trim().is_empty() || email.text.trim().is_empty() {
-        return Err(NotifyError::Refused("a message needs a subject and a text body".into()));
+        return Err(NotifyError::Refused(
+            "a message needs a subject and a text body".into(),
+        ));
     }
     Ok(())
 }
 
 pub(crate) fn validate_sms(sms: &Sms) -> Result<(), NotifyError> {
     if !is_e164(&sms.to) {
-        return Err(NotifyError::Refused("the recipient is not an E.164 number".into()));
+        return Err(NotifyError::Refused(
+            "the recipient is not an E.164 number".into(),
+        ));
     }
     if sms.body.trim().is_empty() || sms.body.chars().count() > 1600 {
-        return Err(NotifyError::Refused("a message holds 1 to 1600 characters".into()));
+        return Err(NotifyError::Refused(
+            "a message holds 1 to 1600 characters".into(),
+        ));
     }
     Ok(())
 }

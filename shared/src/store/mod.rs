@@ -110,7 +110,10 @@ pub(crate) fn validate_item(item: &Item) -> StoreResult<()> {
     for index in [Index::Gsi1, Index::Gsi2] {
         let (p, s) = index.attrs();
         for name in [p, s] {
-            if item.get(name).is_some_and(|v| v.as_str().is_none_or(str::is_empty)) {
+            if item
+                .get(name)
+                .is_some_and(|v| v.as_str().is_none_or(str::is_empty))
+            {
                 return Err(StoreError::Invalid(format!(
                     "{name} must be a non-empty string"
                 )));

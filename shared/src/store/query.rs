@@ -120,7 +120,9 @@ impl Cursor {
 
     /// Accepts a cursor received from outside (for example a query string).
     pub fn parse(text: &str) -> Option<Self> {
-        Self(text.to_owned()).position().map(|_| Self(text.to_owned()))
+        Self(text.to_owned())
+            .position()
+            .map(|_| Self(text.to_owned()))
     }
 
     pub(crate) fn from_position(p: &Position) -> Self {

@@ -59,6 +59,7 @@ impl Update {
     }
 
     /// Applies the update to the live item (or a fresh one), giving the new item.
+    #[cfg_attr(not(feature = "embedded"), allow(dead_code))]
     /// An increment of an attribute that holds a non-number is an error.
     pub(crate) fn apply(&self, live: Option<Item>) -> Result<Item, String> {
         let mut item = match live {
