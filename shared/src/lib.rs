@@ -2,6 +2,7 @@
 //! mail and SMS, clock, randomness), their embedded and AWS adapters, and the web layer.
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod aead;
 pub mod clock;
 pub mod config;
@@ -10,7 +11,9 @@ pub mod keys;
 pub mod notify;
 pub mod queue;
 pub mod random;
+pub mod ratelimit;
 pub mod services;
+pub mod session;
 pub mod store;
 pub mod telemetry;
 

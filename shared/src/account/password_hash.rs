@@ -1,0 +1,439 @@
+//! Password hashing (ACC-2, ACC-3): argon2id to a PHC string, which is then sealed by the
+//! envelope under a data key bound to the user, so a copied table is useless without the
+//! key service: no offline guessing, and no moving one user's hash onto another account.
+//!
+//! argon2 is slow and memory-hungry by design, so it runs on tokio's blocking pool (never on
+//! an async worker thread) and at most one hash per CPU runs at a time: more would not
+//! finish sooner, only multiply the memory (19 MiB each) a burst of sign-ins could take.
+
+use std::num::NonZero;
+use std::sync::{Arc, LazyLock};
+
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{
+    ARGON2ID_IDENT, Algorithm, Argon2, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+};
+use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
+
+use crate::envelope::{Envelope, EnvelopeError};
+use crate::keys::EncryptionContext;
+use crate::random::Random;
+
+/// Salt length in bytes: the PHC and RFC 9106 recommendation.
+pub const SALT_LEN: usize = 16;
+/// Hash output length in bytes.
+pub const OUTPUT_LEN: usize = 32;
+
+/// A fixed salt for [`burn_equal_time`]: its work is thrown away, so uniqueness is moot.
+const DUMMY_SALT: [u8; SALT_LEN] = *b"passerelle-dummy";
+
+/// argon2id's cost. The defaults are OWASP's first recommended configuration (19 MiB,
+/// two passes, one lane); raise them, never lower them, outside tests. Verification always
+/// uses the parameters stored with each hash, and reports when they differ from these, so
+/// raising them upgrades each account at its next sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    /// Memory in KiB.
+    pub m_cost_kib: u32,
+    /// Passes over memory.
+    pub t_cost: u32,
+    /// Lanes (parallelism). Lanes run sequentially in this build: more only costs time.
+    pub p_cost: u32,
+}
+
+impl Default for HashParams {
+    fn default() -> Self {
+        Self {
+            m_cost_kib: 19 * 1024,
+            t_cost: 2,
+            p_cost: 1,
+        }
+    }
+}
+
+impl HashParams {
+    fn argon2_params(&self) -> Result<argon2::Params, PasswordHashError> {
+        argon2::Params::new(self.m_cost_kib, self.t_cost, self.p_cost, Some(OUTPUT_LEN))
+            .map_err(|_| PasswordHashError::Params)
+    }
+
+    fn hasher(&self) -> Result<Argon2<'static>, PasswordHashError> {
+        Ok(Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            self.argon2_params()?,
+        ))
+    }
+
+    /// Whether `stored` was made with anything other than argon2id v19 at these costs and
+    /// lengths. "Different", not only "weaker": lowering the configured cost on purpose
+    /// (say, for a smaller Lambda) should reach every account too.
+    fn differ_from(&self, stored: &PasswordHash) -> bool {
+        let Ok(costs) = argon2::Params::try_from(stored) else {
+            return true;
+        };
+        stored.algorithm != ARGON2ID_IDENT
+            || stored.version != Some(u32::from(Version::V0x13))
+            || costs.m_cost() != self.m_cost_kib
+            || costs.t_cost() != self.t_cost
+            || costs.p_cost() != self.p_cost
+            || stored.salt.as_ref().map(|s| s.len()) != Some(SALT_LEN)
+            || stored.hash.as_ref().map(Output::len) != Some(OUTPUT_LEN)
+    }
+}
+
+/// The outcome of a verification that ran to the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    Mismatch,
+    /// The password is right. With `needs_rehash`, the stored hash was made with other
+    /// parameters than the configured ones: hash and seal it again now, while the
+    /// password is at hand.
+    Match {
+        needs_rehash: bool,
+    },
+}
+
+/// What can go wrong besides a wrong password. Messages name no secret and no user.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordHashError {
+    #[error("the password hashing parameters are invalid")]
+    Params,
+    #[error("password hashing failed")]
+    Hash,
+    /// The sealed value opened, but does not hold a usable PHC string.
+    #[error("the stored password hash is malformed")]
+    Malformed,
+    /// The blocking task panicked or the runtime is shutting down.
+    #[error("the password hashing task did not complete")]
+    Task,
+    /// The seal did not open: another user's hash, tampering, or the key service failed.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+}
+
+/// What the key service sees (no PII: the user id is an opaque id).
+fn context(user_id: &str) -> EncryptionContext {
+    EncryptionContext::new()
+        .with("purpose", "password")
+        .with("user", user_id)
+}
+
+fn record(user_id: &str) -> String {
+    format!("USER#{user_id}#password")
+}
+
+/// One permit per CPU (see the module notes).
+static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
+    let cpus = std::thread::available_parallelism().map_or(1, NonZero::get);
+    Arc::new(Semaphore::new(cpus))
+});
+
+/// Runs `work` on the blocking pool under a [`HASHING`] permit. The permit moves into the
+/// task, so a caller that gives up (a dropped request) still holds its slot until the
+/// hash it started really ends.
+async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PasswordHashError> {
+    let permit = Arc::clone(&HASHING)
+        .acquire_owned()
+        .await
+        .map_err(|_| PasswordHashError::Task)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|_| PasswordHashError::Task)
+}
+
+/// A copy of the password the blocking task can own; wiped when the task drops it.
+fn owned(password: &str) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(password.as_bytes().to_vec())
+}
+
+/// Hashes `password` with a fresh salt from `random` and seals the PHC string for
+/// `user_id`. Store the result as is; only [`verify_sealed`] reads it.
+pub async fn hash_and_seal(
+    envelope: &Envelope,
+    random: &dyn Random,
+    params: &HashParams,
+    user_id: &str,
+    password: &str,
+) -> Result<Vec<u8>, PasswordHashError> {
+    let hasher = params.hasher()?;
+    let mut salt = [0u8; SALT_LEN];
+    random.fill(&mut salt);
+    let password = owned(password);
+    let phc = on_blocking_pool(move || {
+        hasher
+            .hash_password_with_salt(&password, &salt)
+            // The PasswordHash value keeps the raw output and cannot be wiped; the string
+            // made from it is.
+            .map(|hash| Zeroizing::new(hash.to_string()))
+            .map_err(|_| PasswordHashError::Hash)
+    })
+    .await??;
+    Ok(envelope
+        .seal(&context(user_id), &record(user_id), phc.as_bytes())
+        .await?)
+}
+
+/// Opens `sealed` for `user_id` and checks `password` against it with argon2's own
+/// verification (parameters from the stored hash, constant-time comparison of outputs).
+///
+/// An `Err` is never a wrong password: it is a seal made for another user or tampered
+/// with, a key service failure, or a malformed value. Treat it as a failed sign-in and log
+/// it; it needs looking into.
+pub async fn verify_sealed(
+    envelope: &Envelope,
+    params: &HashParams,
+    user_id: &str,
+    password: &str,
+    sealed: &[u8],
+) -> Result<Verified, PasswordHashError> {
+    let plaintext = envelope
+        .open(&context(user_id), &record(user_id), sealed)
+        .await?;
+    let phc = std::str::from_utf8(&plaintext).map_err(|_| PasswordHashError::Malformed)?;
+    let stored = PasswordHash::new(phc).map_err(|_| PasswordHashError::Malformed)?;
+    let needs_rehash = params.differ_from(&stored);
+    let password = owned(password);
+    let matched = on_blocking_pool(move || {
+        // The hasher's own algorithm and parameters are ignored: verification takes them
+        // from `stored`, which the envelope authenticated, so they are ours.
+        match Argon2::default().verify_password(&password, &stored) {
+            Ok(()) => Ok(true),
+            Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
+            Err(_) => Err(PasswordHashError::Malformed),
+        }
+    })
+    .await??;
+    Ok(if matched {
+        Verified::Match { needs_rehash }
+    } else {
+        Verified::Mismatch
+    })
+}
+
+/// Spends what [`verify_sealed`] spends on argon2, for a sign-in whose email matches no
+/// account, so response time does not tell which emails have one (ACC-3). It verifies
+/// `password` against a dummy hash of the same cost, through the same code path; the
+/// outcome is discarded and nothing can fail visibly.
+///
+/// It does not stand in for the key service call `verify_sealed` makes when its data key
+/// is not cached: that cost is the caller's to even out.
+pub async fn burn_equal_time(params: &HashParams, password: &str) {
+    let Ok(dummy) = dummy_hash(params) else {
+        return;
+    };
+    let password = owned(password);
+    let _ = on_blocking_pool(move || {
+        std::hint::black_box(Argon2::default().verify_password(&password, &dummy))
+    })
+    .await;
+}
+
+/// A PHC hash with `params`' costs, a fixed salt and an all-zero output that no password
+/// produces in practice.
+fn dummy_hash(params: &HashParams) -> Result<PasswordHash, PasswordHashError> {
+    Ok(PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(u32::from(Version::V0x13)),
+        params: ParamsString::try_from(&params.argon2_params()?)
+            .map_err(|_| PasswordHashError::Params)?,
+        salt: Some(Salt::new(&DUMMY_SALT).map_err(|_| PasswordHashError::Params)?),
+        hash: Some(Output::new(&[0u8; OUTPUT_LEN]).map_err(|_| PasswordHashError::Params)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Small memory keeps the tests fast; the costs still differ from the defaults.
+    pub(super) const FAST: HashParams = HashParams {
+        m_cost_kib: 1024,
+        t_cost: 2,
+        p_cost: 1,
+    };
+
+    #[test]
+    fn given_the_defaults_when_read_then_they_meet_owasp() {
+        let params = HashParams::default();
+        assert!(params.m_cost_kib >= 19_456, "{params:?}");
+        assert!(params.t_cost >= 2, "{params:?}");
+        assert!(params.p_cost >= 1, "{params:?}");
+        assert!(params.hasher().is_ok());
+    }
+
+    #[test]
+    fn given_impossible_params_when_hashing_then_params_error() {
+        let params = HashParams {
+            m_cost_kib: 1,
+            ..FAST
+        };
+        assert!(matches!(params.hasher(), Err(PasswordHashError::Params)));
+    }
+
+    #[test]
+    fn given_stored_hashes_when_compared_then_only_the_configured_ones_need_no_rehash() {
+        let same = "$argon2id$v=19$m=1024,t=2,p=1$cGFzc2VyZWxsZS1kdW1teQ$\
+                    AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let weaker = "$argon2id$v=19$m=1024,t=1,p=1$cGFzc2VyZWxsZS1kdW1teQ$\
+                      AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let argon2i = "$argon2i$v=19$m=1024,t=2,p=1$cGFzc2VyZWxsZS1kdW1teQ$\
+                       AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let parse = |s| PasswordHash::new(s).expect("a PHC string");
+        assert!(!FAST.differ_from(&parse(same)));
+        assert!(FAST.differ_from(&parse(weaker)));
+        assert!(FAST.differ_from(&parse(argon2i)));
+        assert!(HashParams::default().differ_from(&parse(same)));
+    }
+
+    #[test]
+    fn given_params_when_making_the_dummy_then_it_has_their_costs() {
+        let dummy = dummy_hash(&FAST).expect("a dummy hash");
+        assert!(!FAST.differ_from(&dummy));
+    }
+}
+
+/// The round trips, against the embedded key service.
+#[cfg(all(test, feature = "embedded"))]
+mod sealed_tests {
+    use super::tests::FAST;
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::envelope::CacheLimits;
+    use crate::keys::local::LocalKeyService;
+    use crate::random::OsRandom;
+
+    const PASSWORD: &str = "glacier umbrella tractor whisper";
+
+    /// An envelope over a fresh local root key; keep the directory alive while using it.
+    fn envelope() -> (tempfile::TempDir, Envelope) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let keys = LocalKeyService::open(dir.path(), Arc::new(OsRandom)).expect("root key");
+        let envelope = Envelope::new(
+            Arc::new(keys),
+            Arc::new(SystemClock),
+            Arc::new(OsRandom),
+            CacheLimits::default(),
+        );
+        (dir, envelope)
+    }
+
+    #[tokio::test]
+    async fn given_a_sealed_hash_when_verifying_the_same_password_then_match() {
+        let (_dir, env) = envelope();
+        let sealed = hash_and_seal(&env, &OsRandom, &FAST, "u-1", PASSWORD)
+            .await
+            .expect("hashed and sealed");
+        let verified = verify_sealed(&env, &FAST, "u-1", PASSWORD, &sealed)
+            .await
+            .expect("verified");
+        assert_eq!(
+            verified,
+            Verified::Match {
+                needs_rehash: false
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_sealed_hash_when_verifying_a_wrong_password_then_mismatch() {
+        let (_dir, env) = envelope();
+        let sealed = hash_and_seal(&env, &OsRandom, &FAST, "u-1", PASSWORD)
+            .await
+            .expect("hashed and sealed");
+        for wrong in ["glacier umbrella tractor whispeR", "", "glacier"] {
+            let verified = verify_sealed(&env, &FAST, "u-1", wrong, &sealed)
+                .await
+                .expect("verified");
+            assert_eq!(verified, Verified::Mismatch);
+        }
+    }
+
+    #[tokio::test]
+    async fn given_a_hash_sealed_for_one_user_when_verified_for_another_then_it_fails() {
+        let (_dir, env) = envelope();
+        let sealed = hash_and_seal(&env, &OsRandom, &FAST, "u-1", PASSWORD)
+            .await
+            .expect("hashed and sealed");
+        let result = verify_sealed(&env, &FAST, "u-2", PASSWORD, &sealed).await;
+        assert!(
+            matches!(
+                result,
+                Err(PasswordHashError::Envelope(EnvelopeError::Rejected))
+            ),
+            "{result:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_hash_with_weaker_params_when_verified_then_needs_rehash() {
+        let (_dir, env) = envelope();
+        let weaker = HashParams { t_cost: 1, ..FAST };
+        let sealed = hash_and_seal(&env, &OsRandom, &weaker, "u-1", PASSWORD)
+            .await
+            .expect("hashed and sealed");
+        let verified = verify_sealed(&env, &FAST, "u-1", PASSWORD, &sealed)
+            .await
+            .expect("verified");
+        assert_eq!(verified, Verified::Match { needs_rehash: true });
+        // A wrong password says nothing about the stored parameters.
+        let verified = verify_sealed(&env, &FAST, "u-1", "not it at all", &sealed)
+            .await
+            .expect("verified");
+        assert_eq!(verified, Verified::Mismatch);
+    }
+
+    #[tokio::test]
+    async fn given_sealed_bytes_when_inspected_then_no_phc_string_shows() {
+        let (_dir, env) = envelope();
+        let sealed = hash_and_seal(&env, &OsRandom, &FAST, "u-1", PASSWORD)
+            .await
+            .expect("hashed and sealed");
+        let needle = b"$argon2id$";
+        assert!(!sealed.windows(needle.len()).any(|w| w == needle));
+        assert!(!sealed.windows(7).any(|w| w == b"glacier"));
+    }
+
+    #[tokio::test]
+    async fn given_two_hashes_of_one_password_when_opened_then_phc_strings_with_own_salts() {
+        let (_dir, env) = envelope();
+        let a = hash_and_seal(&env, &OsRandom, &FAST, "u-1", PASSWORD)
+            .await
+            .expect("hashed and sealed");
+        let b = hash_and_seal(&env, &OsRandom, &FAST, "u-1", PASSWORD)
+            .await
+            .expect("hashed and sealed");
+        let open = |s: Vec<u8>| {
+            let env = &env;
+            async move {
+                env.open(&context("u-1"), &record("u-1"), &s)
+                    .await
+                    .expect("opens")
+            }
+        };
+        let (a, b) = (open(a).await, open(b).await);
+        assert!(a.starts_with(b"$argon2id$v=19$m=1024,t=2,p=1$"));
+        assert_ne!(*a, *b);
+    }
+
+    #[tokio::test]
+    async fn given_tampered_bytes_when_verified_then_it_fails() {
+        let (_dir, env) = envelope();
+        let mut sealed = hash_and_seal(&env, &OsRandom, &FAST, "u-1", PASSWORD)
+            .await
+            .expect("hashed and sealed");
+        let last = sealed.len() - 1;
+        sealed[last] ^= 1;
+        assert!(
+            verify_sealed(&env, &FAST, "u-1", PASSWORD, &sealed)
+                .await
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! What Passerelle limits, and how much: the product's rate limits (RL, MFA-6, IDV-4,
+//! IDV-5) as named constants, checked at compile time.
+
+/// A limit on one kind of attempt by one subject: at most `max` attempts per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Names the counter in the store key: lowercase ASCII letters, digits and `_`, so it
+    /// can never collide with the key's `#` separators. Unique across the table.
+    pub action: &'static str,
+    /// Attempts allowed per window (at least 1).
+    pub max: u32,
+    /// The window's length in seconds (at least 1).
+    pub window_secs: i64,
+    /// `None`: fixed windows aligned to `window_secs`; the subject waits for the window to
+    /// end. `Some`: the `max`-th attempt locks the subject from that moment (see
+    /// [`Lockout`] and the module documentation).
+    pub lockout: Option<Lockout>,
+}
+
+/// How a locking limit locks. The first lock lasts `lock_secs`; while the subject keeps
+/// getting locked, each further lock doubles, up to `max_lock_secs`. The number of locks
+/// ("strikes") is forgotten `forget_after_secs` after the last lock ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lockout {
+    pub lock_secs: i64,
+    pub max_lock_secs: i64,
+    pub forget_after_secs: i64,
+}
+
+impl Lockout {
+    /// A lock of constant length: no back-off, so no strikes to remember.
+    pub const fn fixed(lock_secs: i64) -> Self {
+        Self {
+            lock_secs,
+            max_lock_secs: lock_secs,
+            forget_after_secs: 0,
+        }
+    }
+
+    /// Exponential back-off: `lock_secs`, twice that, four times … capped.
+    pub const fn doubling(lock_secs: i64, max_lock_secs: i64, forget_after_secs: i64) -> Self {
+        Self {
+            lock_secs,
+            max_lock_secs,
+            forget_after_secs,
+        }
+    }
+
+    /// Whether locks grow, which is what needs the strikes counter.
+    pub const fn backs_off(&self) -> bool {
+        self.max_lock_secs > self.lock_secs
+    }
+
+    /// The length of the lock that follows `strikes` earlier, remembered locks.
+    pub const fn lock_after(&self, strikes: u32) -> i64 {
+        // Past 2^40 the cap has long been reached; the clamp keeps the shift defined.
+        let shift = if strikes > 40 { 40 } else { strikes };
+        let doubled = self.lock_secs.saturating_mul(1i64 << shift);
+        if doubled > self.max_lock_secs {
+            self.max_lock_secs
+        } else {
+            doubled
+        }
+    }
+
+    const fn is_valid(&self) -> bool {
+        self.lock_secs >= 1 && self.max_lock_secs >= self.lock_secs && self.forget_after_secs >= 0
+    }
+}
+
+impl Limit {
+    /// At most `max` attempts per fixed window of `window_secs`.
+    pub const fn per_window(action: &'static str, max: u32, window_secs: i64) -> Self {
+        Self {
+            action,
+            max,
+            window_secs,
+            lockout: None,
+        }
+    }
+
+    /// The same count, but reaching `max` locks the subject as `lockout` says.
+    pub const fn locking(self, lockout: Lockout) -> Self {
+        Self {
+            lockout: Some(lockout),
+            ..self
+        }
+    }
+
+    /// Whether the limit can be used: [`RateLimiter`](super::RateLimiter) refuses others
+    /// with [`RateLimitError::Invalid`](super::RateLimitError::Invalid), and the table
+    /// below is checked at compile time.
+    pub const fn is_valid(&self) -> bool {
+        let name = self.action.as_bytes();
+        if name.is_empty() || name.len() > 64 {
+            return false;
+        }
+        let mut i = 0;
+        while i < name.len() {
+            let b = name[i];
+            if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return false;
+            }
+            i += 1;
+        }
+        let lockout_ok = match &self.lockout {
+            Some(l) => l.is_valid(),
+            None => true,
+        };
+        self.max >= 1 && self.window_secs >= 1 && lockout_ok
+    }
+}
+
+const MINUTE: i64 = 60;
+const HOUR: i64 = 60 * MINUTE;
+
+/// ACC-3 / RL: password failures per email + IP (a
+/// [`compound_subject`](super::compound_subject)): 5 per 60 s, then locks of 60 s, 120 s,
+/// 240 s … up to an hour, the count of locks forgotten a day after the last one.
+pub const SIGN_IN_FAILURES: Limit =
+    Limit::per_window("sign_in", 5, MINUTE).locking(Lockout::doubling(MINUTE, HOUR, 24 * HOUR));
+
+/// RL: sign-up confirmation emails per (normalised) email address.
+pub const REGISTRATION_EMAILS: Limit = Limit::per_window("registration_email", 20, HOUR);
+
+/// RL: password-reset emails per (normalised) email address.
+pub const RESET_EMAILS: Limit = Limit::per_window("reset_email", 20, HOUR);
+
+/// RL / MFA-3: one-time-code sends (SMS or voice) per E.164 phone number, short burst.
+/// Use with [`OTP_SENDS_LONG`] through [`RateLimiter::hit_all`](super::RateLimiter::hit_all).
+pub const OTP_SENDS_SHORT: Limit = Limit::per_window("otp_send_short", 2, 10);
+
+/// RL / MFA-3: one-time-code sends per E.164 phone number, sustained.
+pub const OTP_SENDS_LONG: Limit = Limit::per_window("otp_send_long", 10, 5 * MINUTE);
+
+/// MFA-6: wrong second-factor codes per account: the 10th within 10 minutes of the first
+/// locks every factor for 10 minutes from that moment (so, either way, at most 10 codes
+/// are tried per 10 minutes). Warn when [`MFA_WARN_WHEN_REMAINING`] attempts remain.
+pub const MFA_FAILURES: Limit =
+    Limit::per_window("mfa", 10, 10 * MINUTE).locking(Lockout::fixed(10 * MINUTE));
+
+/// MFA-6: the UI warns once this many MFA attempts remain.
+pub const MFA_WARN_WHEN_REMAINING: u32 = 3;
+
+/// IDV-5: document-capture submissions per account.
+pub const IDV_DOCUMENT: Limit = Limit::per_window("idv_document", 5, 6 * HOUR);
+
+/// IDV-5: identity-resolution checks per account.
+pub const IDV_RESOLUTION: Limit = Limit::per_window("idv_resolution", 5, 6 * HOUR);
+
+/// IDV-5: checks of one SSN, whichever account submits it (the subject is the SSN).
+pub const IDV_SSN: Limit = Limit::per_window("idv_ssn", 10, HOUR);
+
+/// IDV-5: address (phone-to-address) checks per account.
+pub const IDV_ADDRESS: Limit = Limit::per_window("idv_address", 5, 6 * HOUR);
+
+/// IDV-5: personal-key tries per account.
+pub const PERSONAL_KEY: Limit = Limit::per_window("personal_key", 5, 15 * MINUTE);
+
+/// IDV-4: letter-code tries per account.
+pub const LETTER_CODE_TRIES: Limit = Limit::per_window("letter_code", 5, 10 * MINUTE);
+
+/// Every limit above, for documentation, operators' tooling and tests.
+pub const ALL: &[Limit] = &[
+    SIGN_IN_FAILURES,
+    REGISTRATION_EMAILS,
+    RESET_EMAILS,
+    OTP_SENDS_SHORT,
+    OTP_SENDS_LONG,
+    MFA_FAILURES,
+    IDV_DOCUMENT,
+    IDV_RESOLUTION,
+    IDV_SSN,
+    IDV_ADDRESS,
+    PERSONAL_KEY,
+    LETTER_CODE_TRIES,
+];
+
+// A malformed limit in the table fails the build rather than the first request.
+const _: () = {
+    let mut i = 0;
+    while i < ALL.len() {
+        assert!(ALL[i].is_valid(), "a rate limit in the table is malformed");
+        i += 1;
+    }
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for limit in ALL {
+            assert!(seen.insert(limit.action), "{} twice", limit.action);
+        }
+    }
+
+    #[test]
+    fn locks_double_then_cap() {
+        let l = SIGN_IN_FAILURES.lockout.unwrap();
+        let locks: Vec<i64> = (0..8).map(|s| l.lock_after(s)).collect();
+        assert_eq!(locks, [60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(l.lock_after(u32::MAX), 3600);
+        assert!(!MFA_FAILURES.lockout.unwrap().backs_off());
+    }
+
+    #[test]
+    fn malformed_limits_are_refused() {
+        assert!(!Limit::per_window("has#hash", 1, 1).is_valid());
+        assert!(!Limit::per_window("", 1, 1).is_valid());
+        assert!(!Limit::per_window("Upper", 1, 1).is_valid());
+        assert!(!Limit::per_window("ok", 0, 1).is_valid());
+        assert!(!Limit::per_window("ok", 1, 0).is_valid());
+        assert!(
+            !Limit::per_window("ok", 1, 1)
+                .locking(Lockout::doubling(10, 5, 0))
+                .is_valid()
+        );
+    }
+}

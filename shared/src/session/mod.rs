@@ -1,0 +1,293 @@
+//! Server-side sessions (ACC-3). The browser holds a 256-bit random token; the store keeps
+//! only its SHA-256, so a copied table opens no session. A session ends after 15 minutes
+//! idle or 12 hours in all; an account has one active session, and signing in again
+//! replaces it (the id rotates at every sign-in); "sign out everywhere" ends it from any
+//! device. Sensitive actions need a factor used within the last 20 minutes.
+
+mod policy;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+pub use policy::SessionPolicy;
+
+use crate::clock::Clock;
+use crate::random::{Random, RandomExt};
+use crate::store::{Check, Expect, Item, Key, Store, StoreError, Update, Write};
+
+/// How many times a sign-in retries when another sign-in of the same account races it.
+const START_ATTEMPTS: usize = 3;
+
+/// The secret the browser holds (in a `__Host-` cookie). Never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(Zeroizing<String>);
+
+impl SessionToken {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Accepts a cookie value; anything that is not 43 base64url characters is no token.
+    pub fn parse(value: &str) -> Option<Self> {
+        let ok = value.len() == 43
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(Zeroizing::new(value.to_owned())))
+    }
+
+    /// The store's name for the session: the token's SHA-256, base64url.
+    fn id(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken([redacted])")
+    }
+}
+
+/// What the server knows about a live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The token's hash: safe to log, useless to replay.
+    pub id: String,
+    pub user_id: String,
+    pub created_ms: i64,
+    pub last_seen_ms: i64,
+    /// When a second factor was last used in this session, and which kind.
+    pub factor_ms: Option<i64>,
+    pub factor_kind: Option<String>,
+}
+
+impl Session {
+    /// Whether a sensitive action may go ahead without asking for a factor again.
+    pub fn has_recent_factor(&self, policy: &SessionPolicy, now_ms: i64) -> bool {
+        self.factor_ms
+            .is_some_and(|t| now_ms - t < policy.recent_factor_secs * 1000)
+    }
+
+    /// When the idle timeout ends the session if nothing happens before.
+    pub fn idle_deadline_ms(&self, policy: &SessionPolicy) -> i64 {
+        (self.last_seen_ms + policy.idle_secs * 1000).min(self.absolute_deadline_ms(policy))
+    }
+
+    pub fn absolute_deadline_ms(&self, policy: &SessionPolicy) -> i64 {
+        self.created_ms + policy.absolute_secs * 1000
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Other sign-ins of the same account kept winning; the caller may ask to retry.
+    #[error("the session could not be started because of concurrent sign-ins")]
+    Contended,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    policy: SessionPolicy,
+}
+
+fn session_key(id: &str) -> Key {
+    Key::new(format!("SESSION#{id}"), "SESSION")
+}
+
+/// The account's pointer to its one active session.
+fn active_key(user_id: &str) -> Key {
+    Key::new(format!("USER#{user_id}"), "ACTIVE_SESSION")
+}
+
+fn secs(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+impl Sessions {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        policy: SessionPolicy,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            random,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> &SessionPolicy {
+        &self.policy
+    }
+
+    /// Signs `user_id` in: a new session (new token, so the id rotates) replaces the
+    /// account's previous one in one transaction. `factor` names the factor just used.
+    pub async fn start(
+        &self,
+        user_id: &str,
+        factor: Option<&str>,
+    ) -> Result<(SessionToken, Session), SessionError> {
+        for _ in 0..START_ATTEMPTS {
+            let now = self.clock.now_ms();
+            let token = SessionToken(Zeroizing::new(self.random.token(32)));
+            let session = Session {
+                id: token.id(),
+                user_id: user_id.to_owned(),
+                created_ms: now,
+                last_seen_ms: now,
+                factor_ms: factor.map(|_| now),
+                factor_kind: factor.map(str::to_owned),
+            };
+            let pointer = self.store.get(&active_key(user_id)).await?;
+            let mut writes = vec![Write::Put(self.item(&session), Expect::Absent)];
+            let (pointer_expect, previous) = match &pointer {
+                Some(p) => (
+                    Expect::Version(p.version),
+                    p.str("session").map(str::to_owned),
+                ),
+                None => (Expect::Absent, None),
+            };
+            writes.push(Write::Put(
+                Item::new(active_key(user_id))
+                    .with("session", session.id.clone())
+                    .expiring_at(secs(session.absolute_deadline_ms(&self.policy))),
+                pointer_expect,
+            ));
+            if let Some(old) = previous {
+                writes.push(Write::Delete(session_key(&old), Expect::Any));
+            }
+            match self.store.transact(writes).await {
+                Ok(()) => return Ok((token, session)),
+                Err(StoreError::TransactionCanceled { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(SessionError::Contended)
+    }
+
+    fn item(&self, s: &Session) -> Item {
+        let mut item = Item::new(session_key(&s.id))
+            .with("user", s.user_id.clone())
+            .with("created_ms", s.created_ms)
+            .with("last_seen_ms", s.last_seen_ms)
+            .expiring_at(secs(s.idle_deadline_ms(&self.policy)));
+        if let (Some(t), Some(k)) = (s.factor_ms, &s.factor_kind) {
+            item = item.with("factor_ms", t).with("factor_kind", k.clone());
+        }
+        item
+    }
+
+    fn from_item(item: &Item) -> Option<Session> {
+        Some(Session {
+            id: item.key.pk.strip_prefix("SESSION#")?.to_owned(),
+            user_id: item.str("user")?.to_owned(),
+            created_ms: item.num("created_ms")?,
+            last_seen_ms: item.num("last_seen_ms")?,
+            factor_ms: item.num("factor_ms"),
+            factor_kind: item.str("factor_kind").map(str::to_owned),
+        })
+    }
+
+    /// The live session for a browser's token, marking it used (which pushes the idle
+    /// timeout back). `None` when it never existed, timed out, or was replaced.
+    pub async fn resume(&self, token: &SessionToken) -> Result<Option<Session>, SessionError> {
+        let now = self.clock.now_ms();
+        let Some(item) = self.store.get(&session_key(&token.id())).await? else {
+            return Ok(None);
+        };
+        let Some(mut session) = Self::from_item(&item) else {
+            return Ok(None);
+        };
+        if now >= session.idle_deadline_ms(&self.policy) {
+            return Ok(None);
+        }
+        // Touch at most once a minute: an idle deadline a minute early costs nothing,
+        // a write on every request costs a lot.
+        if now - session.last_seen_ms >= 60_000 {
+            session.last_seen_ms = now;
+            let touched = self
+                .store
+                .update(
+                    Update::new(session_key(&session.id))
+                        .set("last_seen_ms", now)
+                        .expire_at(secs(session.idle_deadline_ms(&self.policy))),
+                    Expect::Present,
+                )
+                .await;
+            match touched {
+                Ok(_) => {}
+                // Ended (or replaced) between the read and the touch.
+                Err(StoreError::ConditionFailed) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Some(session))
+    }
+
+    /// Records that a second factor was just used in this session.
+    pub async fn record_factor(
+        &self,
+        token: &SessionToken,
+        kind: &str,
+    ) -> Result<bool, SessionError> {
+        let now = self.clock.now_ms();
+        let done = self
+            .store
+            .update(
+                Update::new(session_key(&token.id()))
+                    .set("factor_ms", now)
+                    .set("factor_kind", kind),
+                Expect::Present,
+            )
+            .await;
+        match done {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Signs this browser out.
+    pub async fn end(&self, token: &SessionToken) -> Result<(), SessionError> {
+        let id = token.id();
+        let Some(item) = self.store.delete(&session_key(&id), Expect::Any).await? else {
+            return Ok(());
+        };
+        if let Some(user) = item.str("user") {
+            // Clear the pointer only if it still names this session.
+            let cleared = self
+                .store
+                .delete(
+                    &active_key(user),
+                    Expect::All(vec![Check::eq("session", id.as_str())]),
+                )
+                .await;
+            match cleared {
+                Ok(_) | Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs the account out on every device (after a password change, a reset, or on
+    /// request).
+    pub async fn end_all(&self, user_id: &str) -> Result<(), SessionError> {
+        let pointer = self.store.delete(&active_key(user_id), Expect::Any).await?;
+        if let Some(id) = pointer.as_ref().and_then(|p| p.str("session")) {
+            self.store.delete(&session_key(id), Expect::Any).await?;
+        }
+        Ok(())
+    }
+}
