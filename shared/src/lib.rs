@@ -7,6 +7,7 @@ pub mod aead;
 pub mod clock;
 pub mod config;
 pub mod envelope;
+pub mod fingerprint;
 pub mod keys;
 pub mod notify;
 pub mod queue;
