@@ -39,11 +39,7 @@ fn site(dev_outbox: bool) -> Site {
     };
     let services =
         Arc::new(Services::embedded(&cfg, Arc::new(SystemClock), Arc::new(OsRandom)).unwrap());
-    let router = router(WebState {
-        services: Arc::clone(&services),
-        public_url: PUBLIC_URL.into(),
-        dev_outbox,
-    });
+    let router = router(WebState::new(Arc::clone(&services), PUBLIC_URL, dev_outbox));
     Site {
         router,
         services,
@@ -424,11 +420,7 @@ async fn given_a_failing_store_then_health_is_503_degraded_without_internals() {
     let site = site(false);
     let mut services = (*site.services).clone();
     services.store = Arc::new(DownStore);
-    let router = router(WebState {
-        services: Arc::new(services),
-        public_url: PUBLIC_URL.into(),
-        dev_outbox: false,
-    });
+    let router = router(WebState::new(Arc::new(services), PUBLIC_URL, false));
     let answer = get_page(&router, "/api/health").await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     let json: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
@@ -529,9 +521,18 @@ fn every_message_id_used_exists() {
     let english = message_ids(Lang::En);
     let root = env!("CARGO_MANIFEST_DIR");
     let mut sources = Vec::new();
-    for dir in ["templates", "src/web"] {
-        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+    let mut dirs: Vec<std::path::PathBuf> = ["templates", "src/web"]
+        .iter()
+        .map(|dir| format!("{root}/{dir}").into())
+        .collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
+            // Subfolders (templates/mail, src/web/mail) hold uses too.
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
             let is_rust = path.extension().is_some_and(|e| e == "rs");
             let text = std::fs::read_to_string(path).unwrap();
             // Examples in doc comments are not uses.

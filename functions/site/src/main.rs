@@ -1,4 +1,5 @@
-//! The `site` Lambda function: home page, language choice, static assets and health.
+//! The `site` Lambda function: home page, account pages (sign-up, sign-in, password
+//! reset, rules of use), language choice, static assets and health.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
@@ -8,10 +9,6 @@ use passerelle::web::{WebState, router};
 #[tokio::main]
 async fn main() -> Result<(), passerelle::lambda::Error> {
     let (config, services) = passerelle::services::start().await;
-    let state = WebState {
-        services: Arc::new(services),
-        public_url: config.public_url,
-        dev_outbox: false,
-    };
+    let state = WebState::new(Arc::new(services), config.public_url, false);
     passerelle::lambda::http::serve(router(state)).await
 }

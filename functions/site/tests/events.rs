@@ -26,11 +26,7 @@ fn site() -> Site {
         Arc::new(passerelle::random::OsRandom),
     )
     .unwrap();
-    let state = WebState {
-        services: Arc::new(services),
-        public_url: "https://login.example.gov".into(),
-        dev_outbox: false,
-    };
+    let state = WebState::new(Arc::new(services), "https://login.example.gov", false);
     Site { _dir: dir, state }
 }
 

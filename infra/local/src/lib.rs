@@ -32,11 +32,11 @@ impl Workers {
 /// The router of every HTTP function, as one application.
 pub fn app(config: &Config, services: &Arc<Services>) -> axum::Router {
     // Later functions' routers merge here, each as its Lambda would serve it.
-    router(WebState {
-        services: Arc::clone(services),
-        public_url: config.public_url.clone(),
-        dev_outbox: services.local.is_some(),
-    })
+    router(WebState::new(
+        Arc::clone(services),
+        config.public_url.clone(),
+        services.local.is_some(),
+    ))
 }
 
 /// Starts the queue consumers and, for the embedded store, the expired-item sweep.

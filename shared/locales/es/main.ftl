@@ -73,3 +73,108 @@ outbox-kind-email = Correo electrónico
 outbox-kind-sms = Mensaje de texto
 outbox-kind-voice = Llamada de voz
 outbox-html-source = Versión HTML (código fuente)
+
+## Forms
+
+form-error-summary-title = Hay un problema
+field-email = Correo electrónico
+field-password = Contraseña
+field-new-password = Nueva contraseña
+password-hint = Al menos 12 caracteres. Unas cuantas palabras sin relación entre sí forman una contraseña segura y fácil de recordar. Evite partes de su correo electrónico.
+email-missing = Escriba su correo electrónico.
+email-too-long = Este correo electrónico es demasiado largo. Escriba una dirección de 254 caracteres como máximo.
+email-invalid = Escriba un correo electrónico con el formato correcto, por ejemplo nombre@ejemplo.com.
+password-missing = Escriba su contraseña.
+
+## Password policy and strength feedback
+
+password-too-short = Su contraseña debe tener al menos { $min } caracteres.
+password-too-long = Su contraseña debe tener como máximo { $max } caracteres.
+password-common = Esta contraseña es demasiado común. Elija una más difícil de adivinar.
+password-contains-email = Su contraseña no debe contener partes de su correo electrónico.
+password-too-weak = Esta contraseña es demasiado fácil de adivinar.
+password-warning-straight-rows = Las filas seguidas de teclas son fáciles de adivinar.
+password-warning-short-keyboard-patterns = Los patrones cortos del teclado son fáciles de adivinar.
+password-warning-repeats = Los caracteres repetidos como «aaa» son fáciles de adivinar.
+password-warning-repeated-patterns = Las repeticiones como «abcabcabc» son apenas más difíciles de adivinar que «abc».
+password-warning-top-10 = Es una de las 10 contraseñas más comunes.
+password-warning-top-100 = Es una de las 100 contraseñas más comunes.
+password-warning-common = Es una contraseña muy común.
+password-warning-similar-to-common = Se parece a una contraseña muy utilizada.
+password-warning-sequences = Las secuencias como «abc» o «6543» son fáciles de adivinar.
+password-warning-recent-years = Los años recientes son fáciles de adivinar.
+password-warning-single-word = Una sola palabra es fácil de adivinar.
+password-warning-dates = Las fechas suelen ser fáciles de adivinar.
+password-warning-names-alone = Los nombres y apellidos por sí solos son fáciles de adivinar.
+password-warning-common-names = Los nombres y apellidos comunes son fáciles de adivinar.
+password-suggestion-use-few-words = Use unas cuantas palabras y evite las frases comunes.
+password-suggestion-no-need-for-symbols = No hacen falta símbolos, números ni mayúsculas.
+password-suggestion-add-words = Añada una o dos palabras más. Las palabras poco comunes son mejores.
+password-suggestion-capitalization = Las mayúsculas no ayudan mucho.
+password-suggestion-all-uppercase = Todo en mayúsculas es casi tan fácil de adivinar como todo en minúsculas.
+password-suggestion-reversed-words = Las palabras escritas al revés no son mucho más difíciles de adivinar.
+password-suggestion-substitutions = Las sustituciones previsibles como «@» en lugar de «a» no ayudan mucho.
+password-suggestion-longer-keyboard-pattern = Use un patrón de teclado más largo y con más cambios de dirección.
+password-suggestion-avoid-repeats = Evite las palabras y los caracteres repetidos.
+password-suggestion-avoid-sequences = Evite las secuencias.
+password-suggestion-avoid-recent-years = Evite los años recientes.
+password-suggestion-avoid-personal-years = Evite los años relacionados con usted.
+password-suggestion-avoid-personal-dates = Evite las fechas y los años relacionados con usted.
+
+## Sign-up
+
+signup-title = Crear una cuenta
+signup-lead = Escriba su correo electrónico. Le enviaremos un enlace para confirmarlo.
+signup-accept-rules = Acepto las reglas de uso
+signup-read-rules = Leer las reglas de uso
+signup-rules-required = Acepte las reglas de uso para crear una cuenta.
+signup-submit = Continuar
+signup-have-account = ¿Ya tiene una cuenta?
+check-email-title = Revise su correo electrónico
+check-email-signup = Enviamos un mensaje a { $email }. Abra el enlace que contiene para seguir creando su cuenta. El enlace es válido durante 24 horas.
+check-email-reset = Si una cuenta usa { $email }, le enviamos un mensaje con un enlace para elegir una nueva contraseña. El enlace es válido durante 30 minutos.
+check-email-not-received = ¿No recibió nada después de unos minutos? Revise su carpeta de correo no deseado o vuelva a empezar.
+check-email-start-again = Volver a empezar
+signup-password-title = Elija su contraseña
+signup-password-lead = Está creando una cuenta para { $email }.
+signup-password-submit = Crear mi cuenta
+link-invalid-title = Este enlace caducó o ya se usó
+link-invalid-body = Los enlaces de nuestros mensajes solo funcionan una vez y durante un tiempo limitado. Puede pedir uno nuevo.
+link-invalid-signup-again = Volver a crear una cuenta
+link-invalid-reset-again = Pedir un nuevo enlace
+account-created-title = Su cuenta está creada
+account-created-body = Su correo electrónico está confirmado y su contraseña está guardada.
+account-created-next = El siguiente paso es añadir un segundo factor: una llave de seguridad, el desbloqueo facial o por huella, una aplicación de autenticación, un teléfono o códigos de respaldo. Este paso llegará pronto; mientras tanto, no podrá terminar de iniciar sesión.
+
+## Rules of use
+
+rules-title = Reglas de uso
+rules-intro = Al crear una cuenta, usted acepta estas reglas.
+rules-own-account = Su cuenta es solo para usted. No comparta con nadie su contraseña ni sus segundos factores.
+rules-true-information = Proporcione información verdadera sobre usted, sobre todo cuando verifique su identidad.
+rules-keep-safe = Proteja su correo electrónico, su contraseña y sus segundos factores, y cambie su contraseña si cree que otra persona los usó.
+rules-no-misuse = No intente entrar en la cuenta de otra persona ni perturbar el servicio.
+rules-privacy = Usamos su información solo para hacer funcionar el servicio, y una agencia solo recibe lo que usted acepta compartir con ella.
+rules-changes = Si estas reglas cambian, se lo diremos la próxima vez que inicie sesión.
+rules-back = Volver a la creación de la cuenta
+
+## Sign-in
+
+signin-title = Iniciar sesión
+signin-submit = Iniciar sesión
+signin-failed = El correo electrónico o la contraseña no son correctos.
+signin-forgot = ¿Olvidó su contraseña?
+signin-no-account = ¿No tiene una cuenta?
+signin-pending-title = Falta un paso para poder iniciar sesión
+signin-pending-body = Su correo electrónico y su contraseña son correctos, pero su cuenta todavía no tiene un segundo factor. El inicio de sesión terminará cuando haya configurado uno. Este paso llegará pronto.
+
+## Password reset
+
+forgot-title = Olvidé mi contraseña
+forgot-lead = Escriba el correo electrónico de su cuenta. Le enviaremos un enlace para elegir una nueva contraseña.
+forgot-submit = Enviar el enlace
+reset-title = Elija una nueva contraseña
+reset-lead = Está eligiendo una nueva contraseña para { $email }.
+reset-submit = Cambiar mi contraseña
+password-changed-title = Su contraseña se cambió
+password-changed-body = Por su seguridad, se cerró su sesión en todas partes. Inicie sesión con su nueva contraseña.

@@ -382,6 +382,21 @@ impl Accounts {
         Ok(Some((account, token)))
     }
 
+    /// The address a reset link was sent to, while the link is valid (the link is not
+    /// used up): the reset page checks the link with it before showing the form, and
+    /// the "password changed" notice goes to it.
+    pub async fn reset_address(&self, token: &LinkToken) -> Result<EmailAddress, AccountError> {
+        let link = self
+            .store
+            .get(&token.key(LinkKind::ResetPassword))
+            .await?
+            .ok_or(AccountError::LinkInvalid)?;
+        let (Some(user_id), Some(fp)) = (link.str("user"), link.str("fp")) else {
+            return Err(AccountError::LinkInvalid);
+        };
+        self.address(user_id, fp).await
+    }
+
     /// Step 2: a new password through a valid reset link. The link is used up in the same
     /// transaction; the caller ends every session and does not sign the person in.
     pub async fn complete_reset(

@@ -237,10 +237,50 @@ where
         let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES)
             .await
             .map_err(|_| WebError::PayloadTooLarge)?;
+        // serde_urlencoded decodes invalid UTF-8 lossily: a password would silently become
+        // another one. Refuse such a body instead (400 page).
+        if !percent_decodes_to_utf8(&bytes) {
+            return Err(WebError::BadRequest);
+        }
         serde_urlencoded::from_bytes(&bytes)
             .map(CsrfForm)
             .map_err(|_| WebError::BadRequest)
     }
+}
+
+/// Whether every name and value of a urlencoded body is UTF-8 once `%XX` and `+` are
+/// decoded.
+fn percent_decodes_to_utf8(body: &[u8]) -> bool {
+    fn hex(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    body.split(|&b| b == b'&').all(|pair| {
+        let mut out = Vec::with_capacity(pair.len());
+        let mut i = 0;
+        while i < pair.len() {
+            match pair[i] {
+                b'%' => match (
+                    pair.get(i + 1).and_then(|&b| hex(b)),
+                    pair.get(i + 2).and_then(|&b| hex(b)),
+                ) {
+                    (Some(h), Some(l)) => {
+                        out.push(h * 16 + l);
+                        i += 3;
+                        continue;
+                    }
+                    // A lone `%` stays as it is, as form_urlencoded leaves it.
+                    _ => out.push(b'%'),
+                },
+                b'+' => out.push(b' '),
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        // `=` is ASCII, so checking the whole pair checks name and value.
+        std::str::from_utf8(&out).is_ok()
+    })
 }
 
 #[cfg(test)]
@@ -263,6 +303,16 @@ mod tests {
         assert!(!token(true).verify(""));
         assert!(!t.verify(&URL_SAFE_NO_PAD.encode([0u8; 64])));
         assert!(!t.verify(&URL_SAFE_NO_PAD.encode(t.0.secret)));
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_form_is_detected() {
+        assert!(percent_decodes_to_utf8(
+            b"email=a%40b.gov&password=caf%C3%A9+x"
+        ));
+        assert!(percent_decodes_to_utf8(b"x=100%"));
+        assert!(!percent_decodes_to_utf8(b"password=%FF%FE"));
+        assert!(!percent_decodes_to_utf8(&[b'a', b'=', 0xFF]));
     }
 
     #[test]

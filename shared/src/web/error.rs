@@ -74,6 +74,54 @@ impl From<crate::notify::NotifyError> for WebError {
     }
 }
 
+impl From<crate::ratelimit::RateLimitError> for WebError {
+    fn from(e: crate::ratelimit::RateLimitError) -> Self {
+        use crate::ratelimit::RateLimitError;
+        match e {
+            RateLimitError::Blocked { retry_after_secs } => {
+                WebError::TooManyRequests { retry_after_secs }
+            }
+            RateLimitError::Store(e) => e.into(),
+            RateLimitError::Invalid(_) => WebError::Internal(format!("rate limit: {e}")),
+        }
+    }
+}
+
+/// Only what a page cannot answer itself arrives here: handlers turn the person's own
+/// mistakes (email, password, link) into messages on the page first.
+impl From<crate::account::accounts::AccountError> for WebError {
+    fn from(e: crate::account::accounts::AccountError) -> Self {
+        use crate::account::accounts::AccountError;
+        match e {
+            AccountError::Store(e) => e.into(),
+            AccountError::Email(_)
+            | AccountError::Password(_)
+            | AccountError::InvalidCredentials
+            | AccountError::LinkInvalid
+            | AccountError::EmailTaken => WebError::BadRequest,
+            other => WebError::Internal(format!("accounts: {other}")),
+        }
+    }
+}
+
+impl From<crate::session::SessionError> for WebError {
+    fn from(e: crate::session::SessionError) -> Self {
+        WebError::Internal(format!("sessions: {e}"))
+    }
+}
+
+impl From<crate::notify::job::JobError> for WebError {
+    fn from(e: crate::notify::job::JobError) -> Self {
+        WebError::Unavailable(format!("notify job: {e}"))
+    }
+}
+
+impl From<super::mail::MailError> for WebError {
+    fn from(e: super::mail::MailError) -> Self {
+        WebError::Internal(format!("mail: {e}"))
+    }
+}
+
 /// What may be shown about an error: the status, a machine code, the English description
 /// for JSON, and the message ids of the page. Travels as a response extension from
 /// [`WebError::into_response`] to [`render_errors`].

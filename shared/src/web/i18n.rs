@@ -71,13 +71,28 @@ impl Lang {
         }
     }
 
-    /// The `.ftl` source compiled into the binary.
+    /// The pages' `.ftl` source (`main.ftl`) compiled into the binary.
     pub fn source(self) -> &'static str {
         match self {
             Lang::En => include_str!("../../locales/en/main.ftl"),
             Lang::Fr => include_str!("../../locales/fr/main.ftl"),
             Lang::Es => include_str!("../../locales/es/main.ftl"),
         }
+    }
+
+    /// The emails' `.ftl` source (`mail.ftl`): a file of its own so mail and pages can be
+    /// edited apart, loaded into the same bundle (it uses `main.ftl`'s `-brand`).
+    pub fn mail_source(self) -> &'static str {
+        match self {
+            Lang::En => include_str!("../../locales/en/mail.ftl"),
+            Lang::Fr => include_str!("../../locales/fr/mail.ftl"),
+            Lang::Es => include_str!("../../locales/es/mail.ftl"),
+        }
+    }
+
+    /// Every `.ftl` source of the language, in load order.
+    pub fn sources(self) -> [&'static str; 2] {
+        [self.source(), self.mail_source()]
     }
 }
 
@@ -105,20 +120,23 @@ static BUNDLES: LazyLock<[Bundle; 3]> = LazyLock::new(|| {
 /// `brand` collide).
 fn build_bundle(lang: Lang) -> (Bundle, Vec<String>) {
     let mut problems = Vec::new();
-    let resource = match FluentResource::try_new(lang.source().to_owned()) {
-        Ok(r) => r,
-        Err((r, errors)) => {
-            problems.extend(errors.iter().map(|e| format!("{e:?}")));
-            r
-        }
-    };
     let mut bundle = FluentBundle::new_concurrent(vec![lang.langid()]);
     // Unicode isolation marks around placeables only matter when mixing writing
     // directions; every language here is left-to-right, and the marks end up in
     // copied text, form values and test assertions.
     bundle.set_use_isolating(false);
-    if let Err(errors) = bundle.add_resource(resource) {
-        problems.extend(errors.iter().map(|e| format!("{e:?}")));
+    for source in lang.sources() {
+        let resource = match FluentResource::try_new(source.to_owned()) {
+            Ok(r) => r,
+            Err((r, errors)) => {
+                problems.extend(errors.iter().map(|e| format!("{e:?}")));
+                r
+            }
+        };
+        // An id defined in two files is reported here, like one defined twice in a file.
+        if let Err(errors) = bundle.add_resource(resource) {
+            problems.extend(errors.iter().map(|e| format!("{e:?}")));
+        }
     }
     (bundle, problems)
 }
@@ -151,13 +169,23 @@ pub fn message_with(lang: Lang, id: &str, args: &[(&str, FluentValue<'_>)]) -> S
     message(lang, id, Some(&fluent_args))
 }
 
-/// The ids a locale file defines: messages, `-terms`, and `message.attribute`s. Read from
-/// the source text (every entry starts at column 0, attributes are indented and start
-/// with `.`), which is what the parity test compares across languages.
+/// The ids a language's locale files define: messages, `-terms`, and
+/// `message.attribute`s. Read from the source text (every entry starts at column 0,
+/// attributes are indented and start with `.`), which is what the parity test compares
+/// across languages.
 pub fn message_ids(lang: Lang) -> std::collections::BTreeSet<String> {
     let mut ids = std::collections::BTreeSet::new();
+    for source in lang.sources() {
+        ids.extend(source_ids(source));
+    }
+    ids
+}
+
+/// The ids one `.ftl` source defines (see [`message_ids`]).
+pub fn source_ids(source: &str) -> std::collections::BTreeSet<String> {
+    let mut ids = std::collections::BTreeSet::new();
     let mut current: Option<String> = None;
-    for line in lang.source().lines() {
+    for line in source.lines() {
         let starts_entry = line
             .chars()
             .next()
@@ -211,6 +239,18 @@ mod tests {
                 "{}: missing {missing:?}, not in English {extra:?}",
                 lang.code()
             );
+        }
+        // File by file too: main.ftl and mail.ftl each match their English counterpart,
+        // so a message cannot drift from one file to the other in a single language.
+        for (file, source) in [
+            ("main.ftl", Lang::source as fn(Lang) -> &'static str),
+            ("mail.ftl", Lang::mail_source),
+        ] {
+            let english = source_ids(source(Lang::En));
+            assert!(english.len() > 20, "{file}: too few ids: {english:?}");
+            for lang in [Lang::Fr, Lang::Es] {
+                assert_eq!(source_ids(source(lang)), english, "{}/{file}", lang.code());
+            }
         }
     }
 

@@ -10,19 +10,26 @@
 //! 4. one `.merge(module::routes())` in [`routes`]. The page then exists at `/path`,
 //!    `/fr/path` and `/es/path`.
 
+pub mod account_state;
 pub mod assets;
 pub mod cookies;
 pub mod csrf;
 pub mod error;
+pub mod forms;
 pub mod headers;
 pub mod health;
 pub mod home;
 pub mod i18n;
 pub mod language;
 pub mod locale;
+pub mod mail;
 pub mod outbox;
 pub mod page;
 pub mod request_id;
+pub mod reset;
+pub mod rules;
+pub mod signin;
+pub mod signup;
 
 use std::sync::Arc;
 
@@ -31,7 +38,10 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use tower::ServiceBuilder;
 
+use crate::account::password_hash::HashParams;
 use crate::services::Services;
+
+use account_state::{AccountCell, AccountServices};
 
 pub use csrf::{CsrfForm, CsrfToken};
 pub use error::WebError;
@@ -50,6 +60,32 @@ pub struct WebState {
     pub public_url: String,
     /// Serve `/dev/outbox` (local stack only).
     pub dev_outbox: bool,
+    /// Accounts, rate limiter and sessions, built on first use (see [`account_state`]).
+    pub accounts: Arc<AccountCell>,
+}
+
+impl WebState {
+    /// The state over `services`, hashing passwords at production cost
+    /// (`HashParams::default()`).
+    pub fn new(services: Arc<Services>, public_url: impl Into<String>, dev_outbox: bool) -> Self {
+        Self {
+            services,
+            public_url: public_url.into(),
+            dev_outbox,
+            accounts: Arc::new(AccountCell::new(HashParams::default())),
+        }
+    }
+
+    /// The same state with another argon2 cost: tests use a cheap one.
+    pub fn with_hash_params(mut self, hash: HashParams) -> Self {
+        self.accounts = Arc::new(AccountCell::new(hash));
+        self
+    }
+
+    /// Accounts, rate limiter and sessions (built on the first call).
+    pub async fn account_services(&self) -> Result<&AccountServices, WebError> {
+        self.accounts.get(&self.services).await
+    }
 }
 
 /// Every route of the site, as seen after the language prefix is stripped: `/` here
@@ -60,6 +96,10 @@ fn routes(state: &WebState) -> Router<WebState> {
         .merge(language::routes())
         .merge(health::routes())
         .merge(outbox::routes(state))
+        .merge(signup::routes())
+        .merge(rules::routes())
+        .merge(signin::routes())
+        .merge(reset::routes())
         .route("/static/{file}", get(assets::serve))
 }
 

@@ -1,0 +1,76 @@
+//! The accounts side of the web state: [`Accounts`], the [`RateLimiter`] and
+//! [`Sessions`], built once per process on first use.
+//!
+//! They are built lazily because `Accounts` needs the deployment's fingerprint key, which
+//! is loaded (or created) through the store and the key service: an async step that
+//! `Services::embedded` (sync, used by many tests) cannot take, and that pages which never
+//! touch an account (home, health, assets) should not wait for.
+
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use super::error::WebError;
+use crate::account::accounts::Accounts;
+use crate::account::password_hash::HashParams;
+use crate::ratelimit::RateLimiter;
+use crate::services::Services;
+use crate::session::{SessionPolicy, Sessions};
+
+/// What the account pages work with.
+#[derive(Debug)]
+pub struct AccountServices {
+    pub accounts: Accounts,
+    pub limiter: RateLimiter,
+    pub sessions: Sessions,
+}
+
+/// The lazily built [`AccountServices`] and the argon2 cost they use.
+#[derive(Debug)]
+pub struct AccountCell {
+    cell: OnceCell<AccountServices>,
+    hash: HashParams,
+}
+
+impl AccountCell {
+    pub fn new(hash: HashParams) -> Self {
+        Self {
+            cell: OnceCell::new(),
+            hash,
+        }
+    }
+
+    /// The account services, built on first call. A failure (store or key service down)
+    /// is not remembered: the next request tries again.
+    pub async fn get(&self, services: &Services) -> Result<&AccountServices, WebError> {
+        self.cell
+            .get_or_try_init(|| async {
+                let accounts = Accounts::new(
+                    Arc::clone(&services.store),
+                    Arc::clone(&services.envelope),
+                    Arc::clone(&services.clock),
+                    Arc::clone(&services.random),
+                    self.hash,
+                )
+                .await
+                .map_err(WebError::from)?;
+                let limiter = RateLimiter::new(
+                    Arc::clone(&services.store),
+                    Arc::clone(&services.clock),
+                    accounts.fingerprints().subkey("ratelimit"),
+                );
+                let sessions = Sessions::new(
+                    Arc::clone(&services.store),
+                    Arc::clone(&services.clock),
+                    Arc::clone(&services.random),
+                    SessionPolicy::default(),
+                );
+                Ok(AccountServices {
+                    accounts,
+                    limiter,
+                    sessions,
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,111 @@
+//! Sign-in (ACC-3), first step: `GET/POST /sign-in` with email and password.
+//!
+//! Every way of being wrong — unknown address, wrong password, an address that is not
+//! one — gets the same page, status and message, and costs the same argon2 work
+//! (`Accounts::authenticate`). Attempts are counted per email + client address
+//! (SIGN_IN_FAILURES) before the password is checked, and a success clears the count.
+//! Until the MFA issue lands every account is "factor pending", so a right password
+//! leads to a page saying sign-in finishes once a second factor exists; no session starts.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use http::HeaderMap;
+use serde::Deserialize;
+
+use super::CsrfForm;
+use super::WebState;
+use super::error::WebError;
+use super::forms::{FormErrors, MessagePage, client_ip};
+use super::page::{Page, render};
+use crate::account::accounts::{AccountError, AccountStatus};
+use crate::account::email::EmailAddress;
+use crate::ratelimit::{SIGN_IN_FAILURES, compound_subject};
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignIn {
+    page: Page,
+    email: String,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub fn routes() -> Router<WebState> {
+    Router::new().route("/sign-in", get(form).post(submit))
+}
+
+async fn form(page: Page) -> Result<Response, WebError> {
+    render(&SignIn {
+        page,
+        email: String::new(),
+        errors: FormErrors::default(),
+    })
+}
+
+async fn submit(
+    State(state): State<WebState>,
+    page: Page,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<SignInForm>,
+) -> Result<Response, WebError> {
+    // Empty fields say nothing about any account: ask for them without counting.
+    let mut errors = FormErrors::default();
+    if form.email.trim().is_empty() {
+        errors.add("email", page.t("email-missing"));
+    }
+    if form.password.is_empty() {
+        errors.add("password", page.t("password-missing"));
+    }
+    if !errors.is_empty() {
+        return render(&SignIn {
+            page,
+            email: form.email,
+            errors,
+        });
+    }
+    let services = state.account_services().await?;
+    // The subject uses the address as accounts do (normalised), so "Jane@" and "jane@"
+    // share a counter; what does not parse is counted as typed, lowercased.
+    let who = EmailAddress::parse(&form.email).map_or_else(
+        |_| form.email.trim().to_lowercase(),
+        |e| e.as_str().to_owned(),
+    );
+    let subject = compound_subject(&[&who, &client_ip(&headers)]);
+    services.limiter.hit(&SIGN_IN_FAILURES, &subject).await?;
+    match services
+        .accounts
+        .authenticate(&form.email, &form.password)
+        .await
+    {
+        Ok(account) => {
+            services.limiter.reset(&SIGN_IN_FAILURES, &subject).await?;
+            match account.status {
+                // The factor step (MFA issue) will start the session here.
+                AccountStatus::FactorPending | AccountStatus::Active => {
+                    let body = page.t("signin-pending-body");
+                    MessagePage::render(page, "signin-pending-title", vec![body], None)
+                }
+            }
+        }
+        Err(AccountError::InvalidCredentials | AccountError::Email(_)) => {
+            let mut errors = FormErrors::default();
+            errors.add("email", page.t("signin-failed"));
+            render(&SignIn {
+                page,
+                email: form.email,
+                errors,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
