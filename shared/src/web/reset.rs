@@ -23,7 +23,7 @@ use super::forms::{self, FormErrors, MessagePage, link, send_mail};
 use super::i18n::Lang;
 use super::mail::MailKind;
 use super::page::{Page, render};
-use super::signup::{LinkQuery, PasswordForm, SetPassword, link_invalid};
+use super::signup::{LinkQuery, PasswordForm, PasswordPageText, link_invalid, password_page};
 use crate::account::accounts::AccountError;
 use crate::account::email::EmailAddress;
 use crate::account::links::LinkToken;
@@ -93,25 +93,12 @@ async fn submit(
     )
 }
 
-fn password_page(
-    page: Page,
-    token: &str,
-    email: &str,
-    errors: FormErrors,
-    feedback: Vec<String>,
-) -> Result<Response, WebError> {
-    render(&SetPassword {
-        title: page.t("reset-title"),
-        lead: page.t_args("reset-lead", &[("email", email.into())]),
-        action: page.href("/reset-password"),
-        token: token.to_owned(),
-        email: email.to_owned(),
-        errors,
-        feedback,
-        submit: page.t("reset-submit"),
-        page,
-    })
-}
+const RESET_TEXT: PasswordPageText = PasswordPageText {
+    title: "reset-title",
+    lead: "reset-lead",
+    action: "/reset-password",
+    submit: "reset-submit",
+};
 
 fn invalid(page: Page) -> Result<Response, WebError> {
     link_invalid(page, "/forgot-password", "link-invalid-reset-again")
@@ -129,6 +116,7 @@ async fn reset_form(
     match services.accounts.reset_address(&token).await {
         Ok(email) => password_page(
             page,
+            &RESET_TEXT,
             token.as_str(),
             email.as_str(),
             FormErrors::default(),
@@ -182,7 +170,14 @@ async fn reset(
             let (message, feedback) = forms::password_messages(&page, &problem);
             let mut errors = FormErrors::default();
             errors.add("password", message);
-            password_page(page, token.as_str(), email.as_str(), errors, feedback)
+            password_page(
+                page,
+                &RESET_TEXT,
+                token.as_str(),
+                email.as_str(),
+                errors,
+                feedback,
+            )
         }
         Err(AccountError::LinkInvalid | AccountError::Email(_)) => invalid(page),
         Err(e) => Err(e.into()),

@@ -144,22 +144,40 @@ pub(crate) fn link_invalid(page: Page, again: &str, again_id: &str) -> Result<Re
     )
 }
 
-fn password_page(
+/// The message ids and form action that make the shared password page a sign-up or a
+/// reset page.
+pub(crate) struct PasswordPageText {
+    pub title: &'static str,
+    pub lead: &'static str,
+    pub action: &'static str,
+    pub submit: &'static str,
+}
+
+const SIGNUP_TEXT: PasswordPageText = PasswordPageText {
+    title: "signup-password-title",
+    lead: "signup-password-lead",
+    action: "/sign-up/confirm",
+    submit: "signup-password-submit",
+};
+
+/// The "choose a password" page, for sign-up and reset alike.
+pub(crate) fn password_page(
     page: Page,
+    text: &PasswordPageText,
     token: &str,
     email: &str,
     errors: FormErrors,
     feedback: Vec<String>,
 ) -> Result<Response, WebError> {
     render(&SetPassword {
-        title: page.t("signup-password-title"),
-        lead: page.t_args("signup-password-lead", &[("email", email.into())]),
-        action: page.href("/sign-up/confirm"),
+        title: page.t(text.title),
+        lead: page.t_args(text.lead, &[("email", email.into())]),
+        action: page.href(text.action),
         token: token.to_owned(),
         email: email.to_owned(),
         errors,
         feedback,
-        submit: page.t("signup-password-submit"),
+        submit: page.t(text.submit),
         page,
     })
 }
@@ -176,6 +194,7 @@ async fn confirm_form(
     match services.accounts.signup_email(&token).await {
         Ok(email) => password_page(
             page,
+            &SIGNUP_TEXT,
             token.as_str(),
             email.as_str(),
             FormErrors::default(),
@@ -215,7 +234,14 @@ async fn confirm(
             let (message, feedback) = forms::password_messages(&page, &problem);
             let mut errors = FormErrors::default();
             errors.add("password", message);
-            password_page(page, token.as_str(), email.as_str(), errors, feedback)
+            password_page(
+                page,
+                &SIGNUP_TEXT,
+                token.as_str(),
+                email.as_str(),
+                errors,
+                feedback,
+            )
         }
         // Expired, used, or someone finished registering the address first.
         Err(AccountError::LinkInvalid | AccountError::EmailTaken | AccountError::Email(_)) => {
