@@ -4,9 +4,10 @@
 //! and every open unwraps one through the key service (what each call would cost in KMS
 //! round trips without the cache).
 
+mod support;
+
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use passerelle::clock::SystemClock;
@@ -68,11 +69,7 @@ fn envelope(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Short runs: the whole suite has to fit in a few minutes on a 2-core machine.
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30);
+    config = support::short_runs();
     targets = envelope
 }
 criterion_main!(benches);

@@ -2,8 +2,9 @@
 //! (`notify::job::seal`), the worker opens it and hands it to the mailer or SMS sender
 //! (`Deliverer::deliver`), here the SQLite outbox. The queue hop itself is left out.
 
+mod support;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use passerelle::clock::SystemClock;
@@ -72,11 +73,7 @@ fn notify(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Short runs: the whole suite has to fit in a few minutes on a 2-core machine.
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30);
+    config = support::short_runs();
     targets = notify
 }
 criterion_main!(benches);

@@ -3,8 +3,9 @@
 //! These are the local adapter's costs; DynamoDB's are network round trips and are not
 //! measured here.
 
+mod support;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use passerelle::clock::SystemClock;
@@ -95,11 +96,7 @@ fn store(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Short runs: the whole suite has to fit in a few minutes on a 2-core machine.
-    config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30);
+    config = support::short_runs();
     targets = store
 }
 criterion_main!(benches);

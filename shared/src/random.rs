@@ -32,6 +32,16 @@ pub trait RandomExt: Random {
 
 impl<R: Random + ?Sized> RandomExt for R {}
 
+/// Whether `text` has the shape of a [`RandomExt::token`] of `bytes` bytes: exactly that
+/// many base64url characters, nothing else. Tokens from outside (cookies, URLs) are
+/// checked with it before they reach the store.
+pub fn is_token(text: &str, bytes: usize) -> bool {
+    text.len() == (bytes * 4).div_ceil(3)
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The operating system's generator (getrandom).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsRandom;
@@ -94,5 +104,9 @@ mod tests {
     fn tokens_have_the_expected_length() {
         assert_eq!(OsRandom.token(32).len(), 43);
         assert_ne!(OsRandom.token(32), OsRandom.token(32));
+        assert!(is_token(&OsRandom.token(32), 32));
+        assert!(is_token(&OsRandom.token(16), 16));
+        assert!(!is_token(&OsRandom.token(32), 16));
+        assert!(!is_token(&format!("{}=", "a".repeat(42)), 32));
     }
 }

@@ -113,6 +113,19 @@ impl Db {
         .map_err(|e| self.error(e.to_string()))
     }
 
+    /// Runs a plain SQLite call on the blocking pool; its error becomes a [`DbError`].
+    pub async fn sql<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let path = Arc::clone(&self.path);
+        self.call(f).await?.map_err(|e| DbError {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })
+    }
+
     pub fn error(&self, detail: String) -> DbError {
         DbError {
             path: self.path.display().to_string(),

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::random::{Random, RandomExt};
+use crate::random::{Random, RandomExt, is_token};
 use crate::store::{Item, Key};
 
 /// What a link does, and how long it lives (product.md figures).
@@ -71,11 +71,7 @@ impl LinkToken {
 
     /// A token from a URL; anything that is not 43 base64url characters is no link.
     pub fn parse(text: &str) -> Option<Self> {
-        let ok = text.len() == 43
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        ok.then(|| Self(Zeroizing::new(text.to_owned())))
+        is_token(text, 32).then(|| Self(Zeroizing::new(text.to_owned())))
     }
 
     pub fn as_str(&self) -> &str {

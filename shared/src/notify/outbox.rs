@@ -42,7 +42,7 @@ impl Outbox {
     ) -> Result<Vec<OutboxEntry>, NotifyError> {
         let recipient = recipient.map(str::to_owned);
         self.db
-            .call(move |conn| -> rusqlite::Result<Vec<OutboxEntry>> {
+            .sql(move |conn| -> rusqlite::Result<Vec<OutboxEntry>> {
                 let mut stmt = conn.prepare_cached(
                     "SELECT id, kind, recipient, subject, text_body, html_body, created_ms FROM outbox \
                      WHERE (?1 IS NULL OR recipient = ?1) ORDER BY id DESC LIMIT ?2",
@@ -61,7 +61,6 @@ impl Outbox {
                 .collect()
             })
             .await
-            .map_err(|e| NotifyError::Unavailable(e.to_string()))?
             .map_err(|e| NotifyError::Unavailable(e.to_string()))
     }
 
@@ -82,7 +81,7 @@ impl Outbox {
             self.clock.now_ms(),
         );
         self.db
-            .call(move |conn| {
+            .sql(move |conn| {
                 conn.execute(
                     "INSERT INTO outbox (kind, recipient, subject, text_body, html_body, created_ms) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -90,7 +89,6 @@ impl Outbox {
                 )
             })
             .await
-            .map_err(|e| NotifyError::Unavailable(e.to_string()))?
             .map_err(|e| NotifyError::Unavailable(e.to_string()))?;
         Ok(())
     }

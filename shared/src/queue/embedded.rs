@@ -58,7 +58,7 @@ impl EmbeddedQueue {
     pub async fn depth(&self) -> Result<u64, QueueError> {
         let name = self.name.clone();
         self.db
-            .call(move |conn| {
+            .sql(move |conn| {
                 conn.query_row(
                     "SELECT COUNT(*) FROM queue_messages WHERE queue = ?1",
                     [name],
@@ -66,7 +66,6 @@ impl EmbeddedQueue {
                 )
             })
             .await
-            .map_err(|e| QueueError::Unavailable(e.to_string()))?
             .map(|n| u64::try_from(n).unwrap_or(0))
             .map_err(|e| QueueError::Unavailable(e.to_string()))
     }
@@ -78,7 +77,7 @@ impl EmbeddedQueue {
         let hidden_until = now + i64::try_from(visibility.as_millis()).unwrap_or(i64::MAX / 2);
         let receipts: Vec<String> = (0..max).map(|_| self.random.token(24)).collect();
         self.db
-            .call(move |conn| -> rusqlite::Result<Vec<Message>> {
+            .sql(move |conn| -> rusqlite::Result<Vec<Message>> {
                 let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let mut out = Vec::new();
                 {
@@ -122,7 +121,6 @@ impl EmbeddedQueue {
                 Ok(out)
             })
             .await
-            .map_err(|e| QueueError::Unavailable(e.to_string()))?
             .map_err(|e| QueueError::Unavailable(e.to_string()))
     }
 }
@@ -140,7 +138,7 @@ impl Queue for EmbeddedQueue {
         let visible = now + i64::try_from(delay.as_millis()).unwrap_or(0);
         let (name, body, msg_id) = (self.name.clone(), body.to_owned(), id.clone());
         self.db
-            .call(move |conn| {
+            .sql(move |conn| {
                 conn.execute(
                     "INSERT INTO queue_messages (id, queue, body, sent_ms, visible_ms) \
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -148,7 +146,6 @@ impl Queue for EmbeddedQueue {
                 )
             })
             .await
-            .map_err(|e| QueueError::Unavailable(e.to_string()))?
             .map_err(|e| QueueError::Unavailable(e.to_string()))?;
         Ok(id)
     }
@@ -173,11 +170,10 @@ impl Queue for EmbeddedQueue {
     async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
         let receipt = receipt.to_owned();
         self.db
-            .call(move |conn| {
+            .sql(move |conn| {
                 conn.execute("DELETE FROM queue_messages WHERE receipt = ?1", [receipt])
             })
             .await
-            .map_err(|e| QueueError::Unavailable(e.to_string()))?
             .map_err(|e| QueueError::Unavailable(e.to_string()))?;
         Ok(())
     }

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 pub use policy::SessionPolicy;
 
 use crate::clock::Clock;
-use crate::random::{Random, RandomExt};
+use crate::random::{Random, RandomExt, is_token};
 use crate::store::{Check, Expect, Item, Key, Store, StoreError, Update, Write};
 
 /// How many times a sign-in retries when another sign-in of the same account races it.
@@ -33,11 +33,7 @@ impl SessionToken {
 
     /// Accepts a cookie value; anything that is not 43 base64url characters is no token.
     pub fn parse(value: &str) -> Option<Self> {
-        let ok = value.len() == 43
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        ok.then(|| Self(Zeroizing::new(value.to_owned())))
+        is_token(value, 32).then(|| Self(Zeroizing::new(value.to_owned())))
     }
 
     /// The store's name for the session: the token's SHA-256, base64url.
