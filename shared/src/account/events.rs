@@ -16,6 +16,11 @@ pub enum EventKind {
     EmailRemoved,
     AccountResetRequested,
     AccountResetCancelled,
+    FactorAdded,
+    FactorRemoved,
+    BackupCodesRegenerated,
+    SignedOutEverywhere,
+    NotMeReported,
 }
 
 impl EventKind {
@@ -29,6 +34,11 @@ impl EventKind {
             EventKind::EmailRemoved => "email_removed",
             EventKind::AccountResetRequested => "account_reset_requested",
             EventKind::AccountResetCancelled => "account_reset_cancelled",
+            EventKind::FactorAdded => "factor_added",
+            EventKind::FactorRemoved => "factor_removed",
+            EventKind::BackupCodesRegenerated => "backup_codes_regenerated",
+            EventKind::SignedOutEverywhere => "signed_out_everywhere",
+            EventKind::NotMeReported => "not_me_reported",
         }
     }
 }

@@ -71,30 +71,37 @@ impl Lang {
         }
     }
 
-    /// The pages' `.ftl` source (`main.ftl`) compiled into the binary.
-    pub fn source(self) -> &'static str {
-        match self {
-            Lang::En => include_str!("../../locales/en/main.ftl"),
-            Lang::Fr => include_str!("../../locales/fr/main.ftl"),
-            Lang::Es => include_str!("../../locales/es/main.ftl"),
+    /// Every `.ftl` file of the language, by name, in load order, compiled into the
+    /// binary. One file per area of the site so areas can be edited apart; they share
+    /// one bundle (so `-brand` from `main.ftl` is usable everywhere, and an id defined in
+    /// two files is a load error).
+    pub fn files(self) -> [(&'static str, &'static str); FILES] {
+        macro_rules! files {
+            ($code:literal) => {
+                [
+                    ("main.ftl", include_str!(concat!("../../locales/", $code, "/main.ftl"))),
+                    ("mail.ftl", include_str!(concat!("../../locales/", $code, "/mail.ftl"))),
+                    ("session.ftl", include_str!(concat!("../../locales/", $code, "/session.ftl"))),
+                    ("account.ftl", include_str!(concat!("../../locales/", $code, "/account.ftl"))),
+                    ("mfa.ftl", include_str!(concat!("../../locales/", $code, "/mfa.ftl"))),
+                ]
+            };
         }
-    }
-
-    /// The emails' `.ftl` source (`mail.ftl`): a file of its own so mail and pages can be
-    /// edited apart, loaded into the same bundle (it uses `main.ftl`'s `-brand`).
-    pub fn mail_source(self) -> &'static str {
         match self {
-            Lang::En => include_str!("../../locales/en/mail.ftl"),
-            Lang::Fr => include_str!("../../locales/fr/mail.ftl"),
-            Lang::Es => include_str!("../../locales/es/mail.ftl"),
+            Lang::En => files!("en"),
+            Lang::Fr => files!("fr"),
+            Lang::Es => files!("es"),
         }
     }
 
     /// Every `.ftl` source of the language, in load order.
-    pub fn sources(self) -> [&'static str; 2] {
-        [self.source(), self.mail_source()]
+    pub fn sources(self) -> impl Iterator<Item = &'static str> {
+        self.files().into_iter().map(|(_, source)| source)
     }
 }
+
+/// How many `.ftl` files each language has.
+const FILES: usize = 5;
 
 type Bundle = FluentBundle<FluentResource>;
 
@@ -240,16 +247,13 @@ mod tests {
                 lang.code()
             );
         }
-        // File by file too: main.ftl and mail.ftl each match their English counterpart,
-        // so a message cannot drift from one file to the other in a single language.
-        for (file, source) in [
-            ("main.ftl", Lang::source as fn(Lang) -> &'static str),
-            ("mail.ftl", Lang::mail_source),
-        ] {
-            let english = source_ids(source(Lang::En));
-            assert!(english.len() > 20, "{file}: too few ids: {english:?}");
+        // File by file too: each file matches its English counterpart, so a message
+        // cannot drift from one file to another in a single language.
+        for (i, (file, source)) in Lang::En.files().into_iter().enumerate() {
+            let english = source_ids(source);
+            assert!(!english.is_empty(), "{file}: no ids");
             for lang in [Lang::Fr, Lang::Es] {
-                assert_eq!(source_ids(source(lang)), english, "{}/{file}", lang.code());
+                assert_eq!(source_ids(lang.files()[i].1), english, "{}/{file}", lang.code());
             }
         }
     }
