@@ -4,180 +4,12 @@
 #![cfg(all(feature = "web", feature = "embedded"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
+mod support;
 
-use axum::Router;
-use axum::body::Body;
-use http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use http::{Method, StatusCode, header};
 use passerelle::account::password::FEEDBACK_IDS;
-use passerelle::account::password_hash::HashParams;
-use passerelle::clock::SystemClock;
-use passerelle::config::EmbeddedConfig;
-use passerelle::random::OsRandom;
-use passerelle::services::Services;
 use passerelle::web::i18n::{Lang, message_ids};
-use passerelle::web::{WebState, router};
-use tower::ServiceExt;
-
-const PUBLIC_URL: &str = "http://localhost:3000";
-const GOOD: &str = "correct horse battery staple";
-const OTHER_GOOD: &str = "violet lantern orbit meadow";
-
-/// Cheap argon2: these tests are about pages, not hashing cost.
-const FAST: HashParams = HashParams {
-    m_cost_kib: 1024,
-    t_cost: 1,
-    p_cost: 1,
-};
-
-struct Site {
-    router: Router,
-    services: Arc<Services>,
-    _dir: tempfile::TempDir,
-}
-
-fn site() -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = EmbeddedConfig {
-        data_dir: dir.path().to_path_buf(),
-        max_receives: 5,
-    };
-    let services =
-        Arc::new(Services::embedded(&cfg, Arc::new(SystemClock), Arc::new(OsRandom)).unwrap());
-    let state = WebState::new(Arc::clone(&services), PUBLIC_URL, true).with_hash_params(FAST);
-    Site {
-        router: router(state),
-        services,
-        _dir: dir,
-    }
-}
-
-impl Site {
-    /// Delivers every queued mail job, as the notify worker would, and returns the mail
-    /// to `to`, newest first, as (subject, text).
-    async fn mail_to(&self, to: &str) -> Vec<(String, String)> {
-        let deliverer = self.services.deliverer();
-        loop {
-            let batch = self
-                .services
-                .notify_queue
-                .receive(10, Duration::from_secs(30), Duration::ZERO)
-                .await
-                .unwrap();
-            if batch.is_empty() {
-                break;
-            }
-            for m in batch {
-                deliverer.deliver(&m.body).await.unwrap();
-                self.services.notify_queue.delete(&m.receipt).await.unwrap();
-            }
-        }
-        let outbox = &self.services.local.as_ref().unwrap().outbox;
-        outbox
-            .list(Some(to), 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.subject, e.text))
-            .collect()
-    }
-
-    /// The first link in the newest mail to `to` that contains `path`, made local.
-    async fn link_in_mail(&self, to: &str, path: &str) -> String {
-        let mail = self.mail_to(to).await;
-        let (_, text) = mail.first().expect("a mail");
-        let start = text.find(PUBLIC_URL).expect("a link") + PUBLIC_URL.len();
-        let link: String = text[start..]
-            .chars()
-            .take_while(|c| !c.is_whitespace() && *c != '>' && *c != ')')
-            .collect();
-        assert!(link.contains(path), "{link}");
-        link
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: String,
-}
-
-/// A browser: keeps cookies, and the CSRF field of the last page it saw.
-struct Browser<'a> {
-    site: &'a Site,
-    cookies: BTreeMap<String, String>,
-    csrf: Option<String>,
-    ip: &'static str,
-}
-
-impl<'a> Browser<'a> {
-    fn new(site: &'a Site) -> Self {
-        Self {
-            site,
-            cookies: BTreeMap::new(),
-            csrf: None,
-            ip: "198.51.100.7",
-        }
-    }
-
-    async fn send(&mut self, method: Method, path: &str, body: Option<Vec<u8>>) -> Answer {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("x-forwarded-for", self.ip);
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            req = req.header(header::COOKIE, jar.join("; "));
-        }
-        let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(b)),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let response = self.site.router.clone().oneshot(req).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        for v in headers.get_all(header::SET_COOKIE) {
-            let pair = v.to_str().unwrap().split(';').next().unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            self.cookies.insert(k.to_owned(), v.to_owned());
-        }
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = String::from_utf8(bytes.to_vec()).unwrap();
-        let marker = "name=\"csrf_token\" value=\"";
-        if let Some(i) = body.find(marker) {
-            let rest = &body[i + marker.len()..];
-            self.csrf = Some(rest[..rest.find('"').unwrap()].to_owned());
-        }
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        self.send(Method::GET, path, None).await
-    }
-
-    /// Submits a form with the CSRF field of the last page seen.
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let mut all: Vec<(&str, &str)> = fields.to_vec();
-        let csrf = self.csrf.clone().expect("a page with a form first");
-        all.push(("csrf_token", &csrf));
-        let body = serde_urlencoded::to_string(&all).unwrap();
-        self.send(Method::POST, path, Some(body.into_bytes())).await
-    }
-}
+use support::{Browser, GOOD, OTHER_GOOD, sign_up, site};
 
 /// A page body without what differs on every response (the masked CSRF token, the
 /// CSP nonce) and without the echoed address.
@@ -208,28 +40,6 @@ fn normalised(body: &str, email: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("nonce=\"")
-}
-
-/// Signs up `email` through the pages under `prefix` ("" or "/fr" …); returns the last page.
-async fn sign_up(site: &Site, prefix: &str, email: &str, password: &str) -> Answer {
-    let mut b = Browser::new(site);
-    b.get(&format!("{prefix}/sign-up")).await;
-    let answer = b
-        .post(
-            &format!("{prefix}/sign-up"),
-            &[("email", email), ("accept_rules", "yes")],
-        )
-        .await;
-    assert_eq!(answer.status, StatusCode::OK);
-    let link = site.link_in_mail(email, "/sign-up/confirm").await;
-    let form = b.get(&link).await;
-    assert_eq!(form.status, StatusCode::OK);
-    let token = link.split("t=").nth(1).unwrap().to_owned();
-    b.post(
-        &format!("{prefix}/sign-up/confirm"),
-        &[("t", &token), ("password", password)],
-    )
-    .await
 }
 
 #[tokio::test]
@@ -271,11 +81,14 @@ async fn sign_up_in_french_then_sign_in_and_the_same_email_again() {
     assert_eq!(weak.status, StatusCode::OK);
     assert!(weak.body.contains("Il y a un problème"), "{}", weak.body);
     assert!(weak.body.contains("href=\"#password\""));
-    // When she picks a good one, the account exists, waiting for a second factor
+    // When she picks a good one, the account exists and she is taken, half signed in,
+    // to set up her second factor, in French
     let done = b
         .post("/fr/sign-up/confirm", &[("t", &token), ("password", GOOD)])
         .await;
-    assert!(done.body.contains("Votre compte est créé"), "{}", done.body);
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(done.location(), "/fr/mfa/setup?new=1");
+    assert!(b.has_session());
     // And the link is used up
     let reused = b.get(&link).await;
     assert!(reused.body.contains("Ce lien a expiré"), "{}", reused.body);
@@ -298,7 +111,7 @@ async fn sign_up_in_french_then_sign_in_and_the_same_email_again() {
     assert!(!mail[0].1.contains("/sign-up/confirm"), "{}", mail[0].1);
     assert!(mail[0].1.contains("/fr/forgot-password"), "{}", mail[0].1);
 
-    // Sign in: right password → the factor-pending page; wrong password and unknown
+    // Sign in: right password → on to the factor; wrong password and unknown
     // address → the same page body and status
     let mut c = Browser::new(&site);
     let form = c.get("/fr/sign-in").await;
@@ -309,7 +122,10 @@ async fn sign_up_in_french_then_sign_in_and_the_same_email_again() {
             &[("email", "jeanne@example.gov"), ("password", GOOD)],
         )
         .await;
-    assert!(right.body.contains("Encore une étape"), "{}", right.body);
+    // (her account has no factor yet, so the right password leads to factor set-up)
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+    assert_eq!(right.location(), "/fr/mfa/setup");
+    assert!(c.has_session());
     let wrong = c
         .post(
             "/fr/sign-in",
@@ -338,18 +154,21 @@ async fn sign_up_in_french_then_sign_in_and_the_same_email_again() {
 }
 
 #[tokio::test]
-async fn sign_up_in_english_and_spanish_reaches_the_account_created_page() {
+async fn sign_up_in_english_and_spanish_leads_to_factor_setup() {
     let site = site();
-    let en = sign_up(&site, "", "sam@example.gov", GOOD).await;
-    assert!(en.body.contains("Your account is created"), "{}", en.body);
-    let es = sign_up(&site, "/es", "ana@example.gov", GOOD).await;
-    assert!(es.body.contains("Su cuenta está creada"), "{}", es.body);
+    let mut en = Browser::new(&site);
+    let done = sign_up(&mut en, "", "sam@example.gov", GOOD).await;
+    assert_eq!(done.location(), "/mfa/setup?new=1");
+    let mut es = Browser::new(&site);
+    let done = sign_up(&mut es, "/es", "ana@example.gov", GOOD).await;
+    assert_eq!(done.location(), "/es/mfa/setup?new=1");
+    assert!(es.has_session());
 }
 
 #[tokio::test]
 async fn password_reset_in_spanish_end_to_end() {
     let site = site();
-    sign_up(&site, "/es", "ana@example.gov", GOOD).await;
+    sign_up(&mut Browser::new(&site), "/es", "ana@example.gov", GOOD).await;
     let mut b = Browser::new(&site);
     b.get("/es/forgot-password").await;
     // An unknown address gets the same page, and no mail
@@ -419,7 +238,7 @@ async fn password_reset_in_spanish_end_to_end() {
             &[("email", "ana@example.gov"), ("password", OTHER_GOOD)],
         )
         .await;
-    assert!(new.body.contains("Falta un paso"), "{}", new.body);
+    assert_eq!(new.location(), "/es/mfa/setup");
 }
 
 #[tokio::test]

@@ -142,9 +142,6 @@ link-invalid-title = This link has expired or has already been used
 link-invalid-body = The links in our emails work only once and for a limited time. You can ask for a new one.
 link-invalid-signup-again = Start creating an account again
 link-invalid-reset-again = Ask for a new link
-account-created-title = Your account is created
-account-created-body = Your email address is confirmed and your password is set.
-account-created-next = Next, you will add a second factor: a security key, face or fingerprint unlock, an authentication app, a phone or backup codes. This step is coming soon; until then, you can’t finish signing in.
 
 ## Rules of use
 
@@ -165,8 +162,6 @@ signin-submit = Sign in
 signin-failed = The email address or password is not right.
 signin-forgot = Forgot your password?
 signin-no-account = Don’t have an account?
-signin-pending-title = One more step before you can sign in
-signin-pending-body = Your email address and password are right, but your account doesn’t have a second factor yet. Signing in will finish once you have set one up. This step is coming soon.
 
 ## Password reset
 

@@ -142,9 +142,6 @@ link-invalid-title = Este enlace caducó o ya se usó
 link-invalid-body = Los enlaces de nuestros mensajes solo funcionan una vez y durante un tiempo limitado. Puede pedir uno nuevo.
 link-invalid-signup-again = Volver a crear una cuenta
 link-invalid-reset-again = Pedir un nuevo enlace
-account-created-title = Su cuenta está creada
-account-created-body = Su correo electrónico está confirmado y su contraseña está guardada.
-account-created-next = El siguiente paso es añadir un segundo factor: una llave de seguridad, el desbloqueo facial o por huella, una aplicación de autenticación, un teléfono o códigos de respaldo. Este paso llegará pronto; mientras tanto, no podrá terminar de iniciar sesión.
 
 ## Rules of use
 
@@ -165,8 +162,6 @@ signin-submit = Iniciar sesión
 signin-failed = El correo electrónico o la contraseña no son correctos.
 signin-forgot = ¿Olvidó su contraseña?
 signin-no-account = ¿No tiene una cuenta?
-signin-pending-title = Falta un paso para poder iniciar sesión
-signin-pending-body = Su correo electrónico y su contraseña son correctos, pero su cuenta todavía no tiene un segundo factor. El inicio de sesión terminará cuando haya configurado uno. Este paso llegará pronto.
 
 ## Password reset
 

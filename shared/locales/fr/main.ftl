@@ -143,9 +143,6 @@ link-invalid-title = Ce lien a expiré ou a déjà été utilisé
 link-invalid-body = Les liens de nos e-mails ne fonctionnent qu’une fois et pendant une durée limitée. Vous pouvez en demander un nouveau.
 link-invalid-signup-again = Recommencer la création du compte
 link-invalid-reset-again = Demander un nouveau lien
-account-created-title = Votre compte est créé
-account-created-body = Votre adresse e-mail est confirmée et votre mot de passe est enregistré.
-account-created-next = Prochaine étape : ajouter un second facteur (clé de sécurité, déverrouillage par visage ou empreinte, application d’authentification, téléphone ou codes de secours). Cette étape arrive bientôt ; d’ici là, vous ne pouvez pas terminer la connexion.
 
 ## Rules of use
 
@@ -166,8 +163,6 @@ signin-submit = Se connecter
 signin-failed = L’adresse e-mail ou le mot de passe n’est pas correct.
 signin-forgot = Mot de passe oublié ?
 signin-no-account = Vous n’avez pas de compte ?
-signin-pending-title = Encore une étape avant de pouvoir vous connecter
-signin-pending-body = Votre adresse e-mail et votre mot de passe sont corrects, mais votre compte n’a pas encore de second facteur. La connexion pourra se terminer une fois celui-ci configuré. Cette étape arrive bientôt.
 
 ## Password reset
 

@@ -3,6 +3,12 @@
 //! idle or 12 hours in all; an account has one active session, and signing in again
 //! replaces it (the id rotates at every sign-in); "sign out everywhere" ends it from any
 //! device. Sensitive actions need a factor used within the last 20 minutes.
+//!
+//! Signing in has two stages. The password opens a *pending* session
+//! ([`Sessions::start_pending`]): it can only reach the factor step (or factor set-up),
+//! and it does not replace the account's active session, so someone who knows only the
+//! password cannot sign the owner out. The factor then [`Sessions::start`]s the real
+//! session under a new token, which replaces the pending one and any previous session.
 
 mod policy;
 
@@ -56,12 +62,18 @@ pub struct Session {
     pub user_id: String,
     pub created_ms: i64,
     pub last_seen_ms: i64,
-    /// When a second factor was last used in this session, and which kind.
+    /// When a second factor was last used in this session, and which kind. `None` for a
+    /// pending session (password only).
     pub factor_ms: Option<i64>,
     pub factor_kind: Option<String>,
 }
 
 impl Session {
+    /// Signed in with password and factor (not just the password).
+    pub fn is_complete(&self) -> bool {
+        self.factor_ms.is_some()
+    }
+
     /// Whether a sensitive action may go ahead without asking for a factor again.
     pub fn has_recent_factor(&self, policy: &SessionPolicy, now_ms: i64) -> bool {
         self.factor_ms
@@ -76,6 +88,14 @@ impl Session {
     pub fn absolute_deadline_ms(&self, policy: &SessionPolicy) -> i64 {
         self.created_ms + policy.absolute_secs * 1000
     }
+}
+
+/// A sign-in prepared by [`Sessions::start_writes`], valid once its writes commit.
+#[derive(Debug)]
+pub struct StartedSession {
+    pub token: SessionToken,
+    pub session: Session,
+    pub writes: Vec<Write>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,41 +155,95 @@ impl Sessions {
         factor: Option<&str>,
     ) -> Result<(SessionToken, Session), SessionError> {
         for _ in 0..START_ATTEMPTS {
-            let now = self.clock.now_ms();
-            let token = SessionToken(Zeroizing::new(self.random.token(32)));
-            let session = Session {
-                id: token.id(),
-                user_id: user_id.to_owned(),
-                created_ms: now,
-                last_seen_ms: now,
-                factor_ms: factor.map(|_| now),
-                factor_kind: factor.map(str::to_owned),
-            };
-            let pointer = self.store.get(&active_key(user_id)).await?;
-            let mut writes = vec![Write::Put(self.item(&session), Expect::Absent)];
-            let (pointer_expect, previous) = match &pointer {
-                Some(p) => (
-                    Expect::Version(p.version),
-                    p.str("session").map(str::to_owned),
-                ),
-                None => (Expect::Absent, None),
-            };
-            writes.push(Write::Put(
-                Item::new(active_key(user_id))
-                    .with("session", session.id.clone())
-                    .expiring_at(secs(session.absolute_deadline_ms(&self.policy))),
-                pointer_expect,
-            ));
-            if let Some(old) = previous {
-                writes.push(Write::Delete(session_key(&old), Expect::Any));
-            }
-            match self.store.transact(writes).await {
-                Ok(()) => return Ok((token, session)),
+            let started = self.start_writes(user_id, factor).await?;
+            match self.store.transact(started.writes).await {
+                Ok(()) => return Ok((started.token, started.session)),
                 Err(StoreError::TransactionCanceled { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
         Err(SessionError::Contended)
+    }
+
+    /// The writes that sign `user_id` in, for a caller that commits them in its own
+    /// transaction (a password change commits the new password and the only surviving
+    /// session together). The writes fail as a whole if another sign-in moved the
+    /// account's session pointer since it was read here: the caller retries.
+    pub async fn start_writes(
+        &self,
+        user_id: &str,
+        factor: Option<&str>,
+    ) -> Result<StartedSession, SessionError> {
+        let now = self.clock.now_ms();
+        let token = SessionToken(Zeroizing::new(self.random.token(32)));
+        let session = Session {
+            id: token.id(),
+            user_id: user_id.to_owned(),
+            created_ms: now,
+            last_seen_ms: now,
+            factor_ms: factor.map(|_| now),
+            factor_kind: factor.map(str::to_owned),
+        };
+        let pointer = self.store.get(&active_key(user_id)).await?;
+        let mut writes = vec![Write::Put(self.item(&session), Expect::Absent)];
+        let (pointer_expect, previous) = match &pointer {
+            Some(p) => (
+                Expect::Version(p.version),
+                p.str("session").map(str::to_owned),
+            ),
+            None => (Expect::Absent, None),
+        };
+        writes.push(Write::Put(
+            Item::new(active_key(user_id))
+                .with("session", session.id.clone())
+                .expiring_at(secs(session.absolute_deadline_ms(&self.policy))),
+            pointer_expect,
+        ));
+        if let Some(old) = previous {
+            writes.push(Write::Delete(session_key(&old), Expect::Any));
+        }
+        Ok(StartedSession {
+            token,
+            session,
+            writes,
+        })
+    }
+
+    /// The password stage of a sign-in (or the end of sign-up): a session that only the
+    /// factor step accepts. It leaves the account's active session alone.
+    pub async fn start_pending(
+        &self,
+        user_id: &str,
+    ) -> Result<(SessionToken, Session), SessionError> {
+        let now = self.clock.now_ms();
+        let token = SessionToken(Zeroizing::new(self.random.token(32)));
+        let session = Session {
+            id: token.id(),
+            user_id: user_id.to_owned(),
+            created_ms: now,
+            last_seen_ms: now,
+            factor_ms: None,
+            factor_kind: None,
+        };
+        self.store
+            .put(self.item(&session), Expect::Absent)
+            .await?;
+        Ok((token, session))
+    }
+
+    /// Completes a sign-in: the factor was just used in the pending session behind
+    /// `pending`, which gives way to a full session under a new token.
+    pub async fn complete(
+        &self,
+        pending: &SessionToken,
+        user_id: &str,
+        factor: &str,
+    ) -> Result<(SessionToken, Session), SessionError> {
+        let started = self.start(user_id, Some(factor)).await?;
+        self.store
+            .delete(&session_key(&pending.id()), Expect::Any)
+            .await?;
+        Ok(started)
     }
 
     fn item(&self, s: &Session) -> Item {
@@ -208,9 +282,11 @@ impl Sessions {
         if now >= session.idle_deadline_ms(&self.policy) {
             return Ok(None);
         }
-        // Touch at most once a minute: an idle deadline a minute early costs nothing,
-        // a write on every request costs a lot.
-        if now - session.last_seen_ms >= 60_000 {
+        // Touch at most once a minute (a quarter of the idle timeout when that is
+        // shorter): an idle deadline a minute early costs nothing, a write on every
+        // request costs a lot.
+        let touch_every_ms = (self.policy.idle_secs * 1000 / 4).min(60_000);
+        if now - session.last_seen_ms >= touch_every_ms {
             session.last_seen_ms = now;
             let touched = self
                 .store

@@ -30,13 +30,15 @@ pub struct AccountServices {
 pub struct AccountCell {
     cell: OnceCell<AccountServices>,
     hash: HashParams,
+    policy: SessionPolicy,
 }
 
 impl AccountCell {
-    pub fn new(hash: HashParams) -> Self {
+    pub fn new(hash: HashParams, policy: SessionPolicy) -> Self {
         Self {
             cell: OnceCell::new(),
             hash,
+            policy,
         }
     }
 
@@ -63,7 +65,7 @@ impl AccountCell {
                     Arc::clone(&services.store),
                     Arc::clone(&services.clock),
                     Arc::clone(&services.random),
-                    SessionPolicy::default(),
+                    self.policy,
                 );
                 Ok(AccountServices {
                     accounts,

@@ -47,7 +47,7 @@ async fn choose(CsrfForm(form): CsrfForm<LanguageForm>) -> Result<Response, WebE
 /// The page to return to, without language prefix, if it is a path on this site;
 /// otherwise `/`. Refusing `//host` and backslashes keeps this from being an open
 /// redirect; refusing control characters keeps the `Location` header clean.
-fn local_path(return_to: &str) -> &str {
+pub(crate) fn local_path(return_to: &str) -> &str {
     let ok = return_to.starts_with('/')
         && !return_to.starts_with("//")
         && return_to.len() <= 2048

@@ -28,6 +28,7 @@ pub mod page;
 pub mod request_id;
 pub mod reset;
 pub mod rules;
+pub mod session;
 pub mod signin;
 pub mod signup;
 
@@ -40,6 +41,7 @@ use tower::ServiceBuilder;
 
 use crate::account::password_hash::HashParams;
 use crate::services::Services;
+use crate::session::SessionPolicy;
 
 use account_state::{AccountCell, AccountServices};
 
@@ -60,6 +62,9 @@ pub struct WebState {
     pub public_url: String,
     /// Serve `/dev/outbox` (local stack only).
     pub dev_outbox: bool,
+    /// Argon2 cost and session timings the account services are built with.
+    pub hash: HashParams,
+    pub session_policy: SessionPolicy,
     /// Accounts, rate limiter and sessions, built on first use (see [`account_state`]).
     pub accounts: Arc<AccountCell>,
 }
@@ -72,13 +77,27 @@ impl WebState {
             services,
             public_url: public_url.into(),
             dev_outbox,
-            accounts: Arc::new(AccountCell::new(HashParams::default())),
+            hash: HashParams::default(),
+            session_policy: SessionPolicy::default(),
+            accounts: Arc::new(AccountCell::new(
+                HashParams::default(),
+                SessionPolicy::default(),
+            )),
         }
     }
 
     /// The same state with another argon2 cost: tests use a cheap one.
     pub fn with_hash_params(mut self, hash: HashParams) -> Self {
-        self.accounts = Arc::new(AccountCell::new(hash));
+        self.hash = hash;
+        self.accounts = Arc::new(AccountCell::new(hash, self.session_policy));
+        self
+    }
+
+    /// The same state with other session timings (a short idle timeout for browser
+    /// tests of the warning; `PASSERELLE_SESSION_IDLE_SECS`).
+    pub fn with_session_policy(mut self, policy: SessionPolicy) -> Self {
+        self.session_policy = policy;
+        self.accounts = Arc::new(AccountCell::new(self.hash, policy));
         self
     }
 
@@ -100,6 +119,7 @@ fn routes(state: &WebState) -> Router<WebState> {
         .merge(rules::routes())
         .merge(signin::routes())
         .merge(reset::routes())
+        .merge(session::routes())
         .route("/static/{file}", get(assets::serve))
 }
 

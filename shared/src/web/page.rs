@@ -17,6 +17,7 @@ use super::error::WebError;
 use super::headers::CspNonce;
 use super::i18n::Lang;
 use super::locale::Locale;
+use super::session::{SessionTimeout, token_of};
 
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -26,6 +27,11 @@ pub struct Page {
     csrf: CsrfToken,
     /// Path and query without the language prefix: where the language switcher returns.
     here: String,
+    /// Whether the browser holds a session cookie: the header then offers the account
+    /// and sign-out rather than sign-in. A hint for navigation only, never for access.
+    has_session: bool,
+    /// Set on signed-in pages: the idle-timeout warning's timings.
+    timeout: Option<SessionTimeout>,
 }
 
 /// One entry of the language switcher.
@@ -47,7 +53,24 @@ impl Page {
             here: uri
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+            has_session: false,
+            timeout: None,
         })
+    }
+
+    /// The page of a signed-in person: shows the idle-timeout warning.
+    pub fn signed_in(mut self, timeout: SessionTimeout) -> Self {
+        self.has_session = true;
+        self.timeout = Some(timeout);
+        self
+    }
+
+    pub fn has_session(&self) -> bool {
+        self.has_session
+    }
+
+    pub fn session_timeout(&self) -> Option<SessionTimeout> {
+        self.timeout
     }
 
     /// Message `id` in the page's language.
@@ -109,9 +132,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Page::from_head(&parts.uri, &parts.extensions).ok_or_else(|| {
+        let mut page = Page::from_head(&parts.uri, &parts.extensions).ok_or_else(|| {
             WebError::Internal("a page was requested outside the site router".into())
-        })
+        })?;
+        page.has_session = token_of(&parts.headers).is_some();
+        Ok(page)
     }
 }
 

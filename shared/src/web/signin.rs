@@ -4,12 +4,12 @@
 //! one — gets the same page, status and message, and costs the same argon2 work
 //! (`Accounts::authenticate`). Attempts are counted per email + client address
 //! (SIGN_IN_FAILURES) before the password is checked, and a success clears the count.
-//! Until the MFA issue lands every account is "factor pending", so a right password
-//! leads to a page saying sign-in finishes once a second factor exists; no session starts.
+//! A right password starts a *pending* session and leads to the factor step
+//! (`/sign-in/factor`), or to factor set-up for an account that has no factor yet.
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use http::HeaderMap;
@@ -18,8 +18,9 @@ use serde::Deserialize;
 use super::CsrfForm;
 use super::WebState;
 use super::error::WebError;
-use super::forms::{FormErrors, MessagePage, client_ip};
+use super::forms::{FormErrors, client_ip};
 use super::page::{Page, render};
+use super::session::{see_other_with, session_cookie};
 use crate::account::accounts::{AccountError, AccountStatus};
 use crate::account::email::EmailAddress;
 use crate::ratelimit::{SIGN_IN_FAILURES, compound_subject};
@@ -30,6 +31,16 @@ struct SignIn {
     page: Page,
     email: String,
     errors: FormErrors,
+    /// A notice above the form: the session ended, or the person signed out.
+    notice: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignInQuery {
+    #[serde(default)]
+    ended: Option<String>,
+    #[serde(default)]
+    signed_out: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,11 +55,19 @@ pub fn routes() -> Router<WebState> {
     Router::new().route("/sign-in", get(form).post(submit))
 }
 
-async fn form(page: Page) -> Result<Response, WebError> {
+async fn form(page: Page, Query(q): Query<SignInQuery>) -> Result<Response, WebError> {
+    let notice = if q.ended.is_some() {
+        Some(page.t("session-ended-notice"))
+    } else if q.signed_out.is_some() {
+        Some(page.t("signed-out-notice"))
+    } else {
+        None
+    };
     render(&SignIn {
         page,
         email: String::new(),
         errors: FormErrors::default(),
+        notice,
     })
 }
 
@@ -71,6 +90,7 @@ async fn submit(
             page,
             email: form.email,
             errors,
+            notice: None,
         });
     }
     let services = state.account_services().await?;
@@ -89,13 +109,14 @@ async fn submit(
     {
         Ok(account) => {
             services.limiter.reset(&SIGN_IN_FAILURES, &subject).await?;
-            match account.status {
-                // The factor step (MFA issue) will start the session here.
-                AccountStatus::FactorPending | AccountStatus::Active => {
-                    let body = page.t("signin-pending-body");
-                    MessagePage::render(page, "signin-pending-title", vec![body], None)
-                }
-            }
+            // The password opens a pending session only: the factor step (or, for an
+            // account without a factor yet, factor set-up) completes the sign-in.
+            let (session, _) = services.sessions.start_pending(&account.id).await?;
+            let next = match account.status {
+                AccountStatus::FactorPending => "/mfa/setup",
+                AccountStatus::Active => "/sign-in/factor",
+            };
+            Ok(see_other_with(&page.href(next), session_cookie(&session)?))
         }
         Err(AccountError::InvalidCredentials | AccountError::Email(_)) => {
             let mut errors = FormErrors::default();
@@ -104,6 +125,7 @@ async fn submit(
                 page,
                 email: form.email,
                 errors,
+                notice: None,
             })
         }
         Err(e) => Err(e.into()),

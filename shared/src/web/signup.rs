@@ -1,6 +1,7 @@
 //! Sign-up (ACC-1): `GET/POST /sign-up` (email and the rules of use) → a confirmation
 //! link by email → `GET/POST /sign-up/confirm?t=` (choose a password) → the account
-//! exists, waiting for its second factor (the MFA issue).
+//! exists, "factor pending", and a pending session takes the person to factor set-up
+//! (`/mfa/setup`); sign-in cannot finish until a factor exists.
 //!
 //! The answer to the email step never depends on whether the address is registered: the
 //! same "check your email" page, and the mail (a link, or "someone tried to register
@@ -20,6 +21,7 @@ use super::error::WebError;
 use super::forms::{self, FormErrors, MessagePage, link, send_mail};
 use super::mail::MailKind;
 use super::page::{Page, render};
+use super::session::{see_other_with, session_cookie};
 use crate::account::accounts::{AccountError, SignupStart};
 use crate::account::email::EmailAddress;
 use crate::account::links::LinkToken;
@@ -223,10 +225,13 @@ async fn confirm(
         .complete_signup(&token, &form.password, &ctx)
         .await
     {
-        Ok(_) => {
-            let body = page.t("account-created-body");
-            let next = page.t("account-created-next");
-            MessagePage::render(page, "account-created-title", vec![body, next], None)
+        // The account exists; the person is half signed in, on to their first factor.
+        Ok(account) => {
+            let (session, _) = services.sessions.start_pending(&account.id).await?;
+            Ok(see_other_with(
+                &page.href("/mfa/setup?new=1"),
+                session_cookie(&session)?,
+            ))
         }
         Err(AccountError::Password(problem)) => {
             // Nothing was stored: show the form again with what to change.

@@ -1,0 +1,287 @@
+//! What the page scenario tests share: a site over the embedded adapters (with the clock
+//! the test chooses), its mail read from the outbox after the notify worker's delivery,
+//! and a browser that keeps cookies, submits forms with their CSRF field and follows
+//! redirects.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use passerelle::account::password_hash::HashParams;
+use passerelle::clock::{Clock, ManualClock, SystemClock};
+use passerelle::config::EmbeddedConfig;
+use passerelle::random::OsRandom;
+use passerelle::services::Services;
+use passerelle::session::SessionPolicy;
+use passerelle::web::{WebState, router};
+use tower::ServiceExt;
+
+pub const PUBLIC_URL: &str = "http://localhost:3000";
+pub const GOOD: &str = "correct horse battery staple";
+pub const OTHER_GOOD: &str = "violet lantern orbit meadow";
+
+/// Cheap argon2: these tests are about pages, not hashing cost.
+pub const FAST: HashParams = HashParams {
+    m_cost_kib: 1024,
+    t_cost: 1,
+    p_cost: 1,
+};
+
+pub struct Site {
+    pub router: Router,
+    pub services: Arc<Services>,
+    /// Set when the test drives the clock.
+    pub clock: Option<Arc<ManualClock>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A site on the system clock.
+pub fn site() -> Site {
+    build(Arc::new(SystemClock), None, SessionPolicy::default())
+}
+
+/// A site whose clock the test moves.
+pub fn site_with_clock() -> Site {
+    let clock = Arc::new(ManualClock::at_ms(1_800_000_000_000));
+    build(
+        clock.clone() as Arc<dyn Clock>,
+        Some(clock),
+        SessionPolicy::default(),
+    )
+}
+
+fn build(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>, policy: SessionPolicy) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = EmbeddedConfig {
+        data_dir: dir.path().to_path_buf(),
+        max_receives: 5,
+    };
+    let services = Arc::new(Services::embedded(&cfg, clock, Arc::new(OsRandom)).unwrap());
+    let state = WebState::new(Arc::clone(&services), PUBLIC_URL, true)
+        .with_hash_params(FAST)
+        .with_session_policy(policy);
+    Site {
+        router: router(state),
+        services,
+        clock: manual,
+        _dir: dir,
+    }
+}
+
+impl Site {
+    /// Moves the test clock on.
+    pub fn advance(&self, secs: i64) {
+        self.clock
+            .as_ref()
+            .expect("a site with a manual clock")
+            .advance_ms(secs * 1000);
+    }
+
+    /// Delivers every queued mail job, as the notify worker would, and returns the mail
+    /// to `to`, newest first, as (subject, text).
+    pub async fn mail_to(&self, to: &str) -> Vec<(String, String)> {
+        let deliverer = self.services.deliverer();
+        loop {
+            let batch = self
+                .services
+                .notify_queue
+                .receive(10, Duration::from_secs(30), Duration::ZERO)
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            for m in batch {
+                deliverer.deliver(&m.body).await.unwrap();
+                self.services.notify_queue.delete(&m.receipt).await.unwrap();
+            }
+        }
+        let outbox = &self.services.local.as_ref().unwrap().outbox;
+        outbox
+            .list(Some(to), 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.subject, e.text))
+            .collect()
+    }
+
+    /// The first link containing `path` in the newest mail to `to` that has one, made
+    /// local (`/fr/…?t=…`).
+    pub async fn link_in_mail(&self, to: &str, path: &str) -> String {
+        let mail = self.mail_to(to).await;
+        for (_, text) in &mail {
+            for (i, _) in text.match_indices(PUBLIC_URL) {
+                let link: String = text[i + PUBLIC_URL.len()..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '>' && *c != ')')
+                    .collect();
+                if link.contains(path) {
+                    return link;
+                }
+            }
+        }
+        panic!("no mail to {to} with a link to {path}: {mail:?}");
+    }
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// A browser: keeps cookies, and the CSRF field of the last page it saw.
+pub struct Browser<'a> {
+    pub site: &'a Site,
+    pub cookies: BTreeMap<String, String>,
+    pub csrf: Option<String>,
+    pub ip: &'static str,
+    pub user_agent: &'static str,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(site: &'a Site) -> Self {
+        Self {
+            site,
+            cookies: BTreeMap::new(),
+            csrf: None,
+            ip: "198.51.100.7",
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+        }
+    }
+
+    pub async fn send(&mut self, method: Method, path: &str, body: Option<Vec<u8>>) -> Answer {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("x-forwarded-for", self.ip)
+            .header(header::USER_AGENT, self.user_agent);
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req = req.header(header::COOKIE, jar.join("; "));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(b)),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let response = self.site.router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for v in headers.get_all(header::SET_COOKIE) {
+            let text = v.to_str().unwrap();
+            let pair = text.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if text.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8(bytes.to_vec()).unwrap();
+        let marker = "name=\"csrf_token\" value=\"";
+        if let Some(i) = body.find(marker) {
+            let rest = &body[i + marker.len()..];
+            self.csrf = Some(rest[..rest.find('"').unwrap()].to_owned());
+        }
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A GET, without following redirects.
+    pub async fn get(&mut self, path: &str) -> Answer {
+        self.send(Method::GET, path, None).await
+    }
+
+    /// Submits a form with the CSRF field of the last page seen, without following
+    /// redirects.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        let csrf = self.csrf.clone().expect("a page with a form first");
+        all.push(("csrf_token", &csrf));
+        let body = serde_urlencoded::to_string(&all).unwrap();
+        self.send(Method::POST, path, Some(body.into_bytes())).await
+    }
+
+    /// Follows redirects from `answer` as a browser would (GET), up to 5.
+    pub async fn follow(&mut self, mut answer: Answer) -> Answer {
+        for _ in 0..5 {
+            if !answer.status.is_redirection() {
+                return answer;
+            }
+            let to = answer.location().to_owned();
+            answer = self.get(&to).await;
+        }
+        panic!("too many redirects");
+    }
+
+    /// GET, following redirects.
+    pub async fn open(&mut self, path: &str) -> Answer {
+        let a = self.get(path).await;
+        self.follow(a).await
+    }
+
+    /// Submits a form, following redirects.
+    pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let a = self.post(path, fields).await;
+        self.follow(a).await
+    }
+
+    pub fn has_session(&self) -> bool {
+        self.cookies.contains_key("__Host-session")
+    }
+}
+
+/// Signs up `email` through the pages under `prefix` ("" or "/fr" …) in browser `b`;
+/// returns the answer to the password form (a redirect to factor set-up on success).
+pub async fn sign_up(b: &mut Browser<'_>, prefix: &str, email: &str, password: &str) -> Answer {
+    b.get(&format!("{prefix}/sign-up")).await;
+    let answer = b
+        .post(
+            &format!("{prefix}/sign-up"),
+            &[("email", email), ("accept_rules", "yes")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let link = b.site.link_in_mail(email, "/sign-up/confirm").await;
+    let form = b.get(&link).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let token = link.split("t=").nth(1).unwrap().to_owned();
+    b.post(
+        &format!("{prefix}/sign-up/confirm"),
+        &[("t", &token), ("password", password)],
+    )
+    .await
+}
+
+/// Extracts the text between `start` and the next `end` in `body`.
+pub fn between<'b>(body: &'b str, start: &str, end: &str) -> Option<&'b str> {
+    let i = body.find(start)? + start.len();
+    let j = body[i..].find(end)? + i;
+    Some(&body[i..j])
+}
