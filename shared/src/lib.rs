@@ -9,6 +9,7 @@ pub mod config;
 pub mod envelope;
 pub mod fingerprint;
 pub mod keys;
+pub mod mfa;
 pub mod notify;
 pub mod queue;
 pub mod random;

@@ -8,7 +8,7 @@ use passerelle::random::OsRandom;
 use passerelle::session::{SessionPolicy, SessionToken, Sessions};
 use passerelle::sqlite::Db;
 use passerelle::store::embedded::EmbeddedStore;
-use passerelle::store::{Key, Store};
+use passerelle::store::{Expect, Item, Key, Store};
 
 const MINUTE: i64 = 60_000;
 
@@ -19,7 +19,7 @@ struct World {
     sessions: Sessions,
 }
 
-fn world() -> World {
+async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::at_ms(1_800_000_000_000));
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::new(
@@ -32,6 +32,14 @@ fn world() -> World {
         Arc::new(OsRandom),
         SessionPolicy::default(),
     );
+    // Sessions start only for an account that exists.
+    store
+        .put(
+            Item::new(Key::new("USER#u1", "ACCOUNT")).with("status", "active"),
+            Expect::Absent,
+        )
+        .await
+        .unwrap();
     World {
         _dir: dir,
         clock,
@@ -43,7 +51,7 @@ fn world() -> World {
 #[tokio::test]
 async fn a_session_resumes_and_the_store_never_holds_the_token() {
     // Given a person who signed in with an authentication app
-    let w = world();
+    let w = world().await;
     let (token, started) = w.sessions.start("u1", Some("totp")).await.unwrap();
     // When the browser comes back with its cookie
     let resumed = w
@@ -75,7 +83,7 @@ async fn a_session_resumes_and_the_store_never_holds_the_token() {
 
 #[tokio::test]
 async fn fifteen_idle_minutes_end_a_session_but_activity_keeps_it() {
-    let w = world();
+    let w = world().await;
     let (token, _) = w.sessions.start("u1", None).await.unwrap();
     // Active every 10 minutes for an hour: still signed in
     for _ in 0..6 {
@@ -89,7 +97,7 @@ async fn fifteen_idle_minutes_end_a_session_but_activity_keeps_it() {
 
 #[tokio::test]
 async fn twelve_hours_end_any_session() {
-    let w = world();
+    let w = world().await;
     let (token, _) = w.sessions.start("u1", None).await.unwrap();
     for _ in 0..(12 * 6 - 1) {
         w.clock.advance_ms(10 * MINUTE);
@@ -105,7 +113,7 @@ async fn twelve_hours_end_any_session() {
 #[tokio::test]
 async fn signing_in_again_replaces_the_previous_session() {
     // Given a person signed in on a laptop
-    let w = world();
+    let w = world().await;
     let (laptop, _) = w.sessions.start("u1", None).await.unwrap();
     // When they sign in on a phone
     let (phone, _) = w.sessions.start("u1", None).await.unwrap();
@@ -114,6 +122,13 @@ async fn signing_in_again_replaces_the_previous_session() {
     assert!(w.sessions.resume(&laptop).await.unwrap().is_none());
     assert!(w.sessions.resume(&phone).await.unwrap().is_some());
     // And another account is not affected
+    w.store
+        .put(
+            Item::new(Key::new("USER#u2", "ACCOUNT")).with("status", "active"),
+            Expect::Absent,
+        )
+        .await
+        .unwrap();
     let (other, _) = w.sessions.start("u2", None).await.unwrap();
     assert!(w.sessions.resume(&phone).await.unwrap().is_some());
     assert!(w.sessions.resume(&other).await.unwrap().is_some());
@@ -121,7 +136,7 @@ async fn signing_in_again_replaces_the_previous_session() {
 
 #[tokio::test]
 async fn signing_out_and_signing_out_everywhere() {
-    let w = world();
+    let w = world().await;
     let (token, _) = w.sessions.start("u1", None).await.unwrap();
     w.sessions.end(&token).await.unwrap();
     assert!(w.sessions.resume(&token).await.unwrap().is_none());
@@ -134,7 +149,7 @@ async fn signing_out_and_signing_out_everywhere() {
 
 #[tokio::test]
 async fn sensitive_actions_need_a_factor_from_the_last_twenty_minutes() {
-    let w = world();
+    let w = world().await;
     let policy = SessionPolicy::default();
     let (token, _) = w.sessions.start("u1", Some("webauthn")).await.unwrap();
     let s = w.sessions.resume(&token).await.unwrap().unwrap();
@@ -157,7 +172,7 @@ async fn sensitive_actions_need_a_factor_from_the_last_twenty_minutes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_sign_ins_leave_exactly_one_session() {
     // Given ten browsers signing in to one account at once
-    let w = world();
+    let w = world().await;
     let sessions = Arc::new(w.sessions.clone());
     let tasks: Vec<_> = (0..10)
         .map(|_| {
@@ -188,4 +203,37 @@ fn only_well_formed_tokens_are_accepted() {
     assert!(SessionToken::parse(&"a".repeat(44)).is_none());
     assert!(SessionToken::parse(&format!("{}!", "a".repeat(42))).is_none());
     assert!(SessionToken::parse(&"a".repeat(43)).is_some());
+}
+
+#[tokio::test]
+async fn a_password_alone_opens_a_pending_session_that_replaces_nothing() {
+    // Given the owner signed in on a laptop with password and factor
+    let w = world().await;
+    let (laptop, _) = w.sessions.start("u1", Some("totp")).await.unwrap();
+    // When someone who knows only the password gets a pending session elsewhere
+    let (pending, session) = w.sessions.start_pending("u1").await.unwrap();
+    // Then it is pending, and the owner's session lives on
+    assert!(!session.is_complete());
+    assert!(w.sessions.resume(&laptop).await.unwrap().is_some());
+    let resumed = w.sessions.resume(&pending).await.unwrap().unwrap();
+    assert!(!resumed.is_complete());
+    // When the factor step completes it, the token rotates and the pending one is gone
+    let (full, session) = w.sessions.complete(&pending, "u1", "totp").await.unwrap();
+    assert!(session.is_complete());
+    assert_ne!(full, pending);
+    assert!(w.sessions.resume(&pending).await.unwrap().is_none());
+    // And, as any sign-in, it replaced the laptop's session
+    assert!(w.sessions.resume(&laptop).await.unwrap().is_none());
+    assert!(w.sessions.resume(&full).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn no_session_starts_for_an_account_that_is_gone() {
+    let w = world().await;
+    w.store
+        .delete(&Key::new("USER#u1", "ACCOUNT"), Expect::Any)
+        .await
+        .unwrap();
+    assert!(w.sessions.start_pending("u1").await.is_err());
+    assert!(w.sessions.start("u1", Some("totp")).await.is_err());
 }

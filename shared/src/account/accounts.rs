@@ -2,6 +2,10 @@
 //! password, password reset. Addresses are stored sealed and found by fingerprint; one
 //! address names one account because its claim item is created in the same transaction
 //! as the account, and a link is consumed in the same transaction as what it authorises.
+//!
+//! What the account page and the account reset do to an account lives in sibling modules
+//! (`addresses`, `password_change`, `deletion`, `recovery`, `not_me`), as further
+//! `impl Accounts` blocks over the keys and helpers defined here.
 
 use std::sync::Arc;
 
@@ -40,7 +44,35 @@ pub enum AccountError {
     Hash(#[from] PasswordHashError),
     #[error(transparent)]
     Fingerprint(#[from] FingerprintError),
+    /// No account has this id (any more).
+    #[error("the account does not exist")]
+    AccountNotFound,
+    /// The account has no address with this fingerprint.
+    #[error("the email address is not on the account")]
+    AddressNotFound,
+    /// ACC-1: an account holds at most [`MAX_ADDRESSES`] confirmed addresses.
+    #[error("the account already has the most email addresses it may hold")]
+    TooManyAddresses,
+    /// ACC-1: an account keeps at least one address.
+    #[error("the last email address of an account cannot be removed")]
+    LastAddress,
+    /// Another change to the account committed between this one's read and its write;
+    /// nothing was written and the caller may try again.
+    #[error("the account changed meanwhile; try again")]
+    Conflict,
+    /// No account reset is pending (never requested, cancelled, or expired).
+    #[error("no account reset is pending")]
+    ResetNotRequested,
+    /// Not one of [`LOCALES`].
+    #[error("unsupported language")]
+    InvalidLocale,
 }
+
+/// ACC-1: the most confirmed addresses one account holds.
+pub const MAX_ADDRESSES: i64 = 12;
+
+/// The languages an account's emails can be written in.
+pub const LOCALES: [&str; 3] = ["en", "fr", "es"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountStatus {
@@ -73,6 +105,9 @@ pub struct Account {
     /// The language of the account's emails: `en`, `fr` or `es`.
     pub locale: String,
     pub created_ms: i64,
+    /// When the password was last set (sign-up, reset, change): sessions older than this
+    /// should not survive it.
+    pub password_changed_ms: i64,
 }
 
 /// What starting a sign-up did. The page shows the same thing either way; the caller
@@ -85,46 +120,50 @@ pub enum SignupStart {
 
 #[derive(Debug, Clone)]
 pub struct Accounts {
-    store: Arc<dyn Store>,
-    envelope: Arc<Envelope>,
-    clock: Arc<dyn Clock>,
-    random: Arc<dyn Random>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) envelope: Arc<Envelope>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) random: Arc<dyn Random>,
     fingerprints: Fingerprints,
-    hash: HashParams,
+    pub(super) hash: HashParams,
 }
 
-fn account_key(user_id: &str) -> Key {
+pub(super) fn account_key(user_id: &str) -> Key {
     Key::new(partition(user_id), "ACCOUNT")
 }
 
-fn claim_key(fp: &str) -> Key {
+pub(super) fn claim_key(fp: &str) -> Key {
     Key::new(format!("EMAIL#{fp}"), "CLAIM")
 }
 
-fn email_key(user_id: &str, fp: &str) -> Key {
+pub(super) fn email_key(user_id: &str, fp: &str) -> Key {
     Key::new(partition(user_id), format!("EMAIL#{fp}"))
 }
 
-fn email_context(user_id: &str) -> EncryptionContext {
+pub(super) fn email_context(user_id: &str) -> EncryptionContext {
     EncryptionContext::new()
         .with("purpose", "email")
         .with("user", user_id)
 }
 
-fn link_email_context() -> EncryptionContext {
+pub(super) fn link_email_context() -> EncryptionContext {
     EncryptionContext::new().with("purpose", "link-email")
 }
 
-fn record(key: &Key) -> String {
+pub(super) fn record(key: &Key) -> String {
     format!("{}#{}", key.pk, key.sk)
 }
 
-fn to_account(item: &Item) -> Option<Account> {
+pub(super) fn to_account(item: &Item) -> Option<Account> {
     Some(Account {
         id: item.key.pk.strip_prefix("USER#")?.to_owned(),
         status: AccountStatus::parse(item.str("status")?)?,
         locale: item.str("locale").unwrap_or("en").to_owned(),
         created_ms: item.num("created_ms").unwrap_or(0),
+        password_changed_ms: item
+            .num("password_changed_ms")
+            .or(item.num("created_ms"))
+            .unwrap_or(0),
     })
 }
 
@@ -152,7 +191,7 @@ impl Accounts {
         &self.fingerprints
     }
 
-    fn email_fp(&self, email: &EmailAddress) -> String {
+    pub(super) fn email_fp(&self, email: &EmailAddress) -> String {
         self.fingerprints.of("email", email.as_str())
     }
 
@@ -162,7 +201,7 @@ impl Accounts {
     }
 
     /// The account an address belongs to, if any.
-    async fn owner(&self, email: &EmailAddress) -> Result<Option<String>, AccountError> {
+    pub(super) async fn owner(&self, email: &EmailAddress) -> Result<Option<String>, AccountError> {
         let claim = self.store.get(&claim_key(&self.email_fp(email))).await?;
         Ok(claim.and_then(|c| c.str("user").map(str::to_owned)))
     }
@@ -202,7 +241,7 @@ impl Accounts {
         self.link_email(&item).await
     }
 
-    async fn link_email(&self, item: &Item) -> Result<EmailAddress, AccountError> {
+    pub(super) async fn link_email(&self, item: &Item) -> Result<EmailAddress, AccountError> {
         let sealed = item.bytes("email").ok_or(AccountError::LinkInvalid)?;
         let plain = self
             .envelope
@@ -241,14 +280,7 @@ impl Accounts {
         .await?;
         let fp = self.email_fp(&email);
         let address_key = email_key(&user_id, &fp);
-        let sealed_email = self
-            .envelope
-            .seal(
-                &email_context(&user_id),
-                &record(&address_key),
-                email.as_str().as_bytes(),
-            )
-            .await?;
+        let sealed_email = self.seal_address(&user_id, &address_key, &email).await?;
         let account = Item::new(account_key(&user_id))
             .with("status", AccountStatus::FactorPending.as_str())
             .with("password", sealed_password)
@@ -286,6 +318,7 @@ impl Accounts {
                 status: AccountStatus::FactorPending,
                 locale,
                 created_ms: now,
+                password_changed_ms: now,
             }),
             Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => {
                 Err(AccountError::LinkInvalid)
@@ -297,8 +330,9 @@ impl Accounts {
         }
     }
 
-    /// Checks an email and password. Unknown addresses cost the same argon2 work as
-    /// known ones, and every failure is the same error.
+    /// Checks an email and password. Unknown addresses, and accounts whose password was
+    /// disabled ("this wasn't me", ACC-8), cost the same argon2 work as a wrong password,
+    /// and every failure is the same error.
     pub async fn authenticate(
         &self,
         raw_email: &str,
@@ -311,14 +345,13 @@ impl Accounts {
             },
             Err(_) => None,
         };
-        let Some(item) = found else {
+        let usable = found
+            .as_ref()
+            .and_then(|item| Some((item, to_account(item)?, item.bytes("password")?)));
+        let Some((item, account, sealed)) = usable else {
             password_hash::burn_equal_time(&self.hash, candidate).await;
             return Err(AccountError::InvalidCredentials);
         };
-        let account = to_account(&item).ok_or(AccountError::InvalidCredentials)?;
-        let sealed = item
-            .bytes("password")
-            .ok_or(AccountError::InvalidCredentials)?;
         match password_hash::verify_sealed(
             &self.envelope,
             &self.hash,
@@ -331,7 +364,7 @@ impl Accounts {
             Verified::Mismatch => Err(AccountError::InvalidCredentials),
             Verified::Match { needs_rehash } => {
                 if needs_rehash {
-                    self.rehash(&item, &account.id, candidate).await?;
+                    self.rehash(item, &account.id, candidate).await?;
                 }
                 Ok(account)
             }
@@ -431,10 +464,12 @@ impl Accounts {
         let now = self.clock.now_ms();
         let writes = vec![
             Write::Delete(link_key, Expect::Present),
+            // A reset is what a "this wasn't me" report asks for: it clears the flag.
             Write::Update(
                 Update::new(account_key(user_id))
                     .set("password", sealed)
-                    .set("password_changed_ms", now),
+                    .set("password_changed_ms", now)
+                    .remove("password_reset_required"),
                 Expect::Present,
             ),
             Write::Put(
@@ -449,26 +484,64 @@ impl Accounts {
             ),
         ];
         match self.store.transact(writes).await {
-            Ok(()) => Ok(account),
+            Ok(()) => Ok(Account {
+                password_changed_ms: now,
+                ..account
+            }),
             Err(StoreError::TransactionCanceled { .. }) => Err(AccountError::LinkInvalid),
             Err(e) => Err(e.into()),
         }
     }
 
     /// One of the account's addresses, opened.
-    async fn address(&self, user_id: &str, fp: &str) -> Result<EmailAddress, AccountError> {
-        let key = email_key(user_id, fp);
+    pub(super) async fn address(
+        &self,
+        user_id: &str,
+        fp: &str,
+    ) -> Result<EmailAddress, AccountError> {
         let item = self
             .store
-            .get(&key)
+            .get(&email_key(user_id, fp))
             .await?
             .ok_or(AccountError::LinkInvalid)?;
-        let sealed = item.bytes("address").ok_or(AccountError::LinkInvalid)?;
+        self.open_address(user_id, &item)
+            .await
+            .map_err(|e| match e {
+                AccountError::AddressNotFound => AccountError::LinkInvalid,
+                e => e,
+            })
+    }
+
+    /// Seals `email` for the account's address item at `key`: the seal names the user and
+    /// the item, so it opens nowhere else.
+    pub(super) async fn seal_address(
+        &self,
+        user_id: &str,
+        key: &Key,
+        email: &EmailAddress,
+    ) -> Result<Vec<u8>, AccountError> {
+        Ok(self
+            .envelope
+            .seal(
+                &email_context(user_id),
+                &record(key),
+                email.as_str().as_bytes(),
+            )
+            .await?)
+    }
+
+    /// The address an account's address item holds.
+    pub(super) async fn open_address(
+        &self,
+        user_id: &str,
+        item: &Item,
+    ) -> Result<EmailAddress, AccountError> {
+        let sealed = item.bytes("address").ok_or(AccountError::AddressNotFound)?;
         let plain = self
             .envelope
-            .open(&email_context(user_id), &record(&key), sealed)
+            .open(&email_context(user_id), &record(&item.key), sealed)
             .await?;
-        let text = std::str::from_utf8(&plain).map_err(|_| AccountError::LinkInvalid)?;
+        let text = std::str::from_utf8(&plain).map_err(|_| AccountError::AddressNotFound)?;
         Ok(EmailAddress::parse(text)?)
     }
 }

@@ -10,6 +10,7 @@
 //! password cannot sign the owner out. The factor then [`Sessions::start`]s the real
 //! session under a new token, which replaces the pending one and any previous session.
 
+pub mod devices;
 mod policy;
 
 use std::sync::Arc;
@@ -100,6 +101,9 @@ pub struct StartedSession {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
+    /// The account no longer exists (deleted while signing in).
+    #[error("the account no longer exists")]
+    NoAccount,
     /// Other sign-ins of the same account kept winning; the caller may ask to retry.
     #[error("the session could not be started because of concurrent sign-ins")]
     Contended,
@@ -117,6 +121,11 @@ pub struct Sessions {
 
 fn session_key(id: &str) -> Key {
     Key::new(format!("SESSION#{id}"), "SESSION")
+}
+
+/// The account item: sessions start only while it exists.
+fn account_key(user_id: &str) -> Key {
+    Key::new(format!("USER#{user_id}"), "ACCOUNT")
 }
 
 /// The account's pointer to its one active session.
@@ -155,7 +164,11 @@ impl Sessions {
         factor: Option<&str>,
     ) -> Result<(SessionToken, Session), SessionError> {
         for _ in 0..START_ATTEMPTS {
-            let started = self.start_writes(user_id, factor).await?;
+            let mut started = self.start_writes(user_id, factor).await?;
+            // An account deleted meanwhile gets no session back.
+            started
+                .writes
+                .push(Write::Check(account_key(user_id), Expect::Present));
             match self.store.transact(started.writes).await {
                 Ok(()) => return Ok((started.token, started.session)),
                 Err(StoreError::TransactionCanceled { .. }) => continue,
@@ -168,7 +181,8 @@ impl Sessions {
     /// The writes that sign `user_id` in, for a caller that commits them in its own
     /// transaction (a password change commits the new password and the only surviving
     /// session together). The writes fail as a whole if another sign-in moved the
-    /// account's session pointer since it was read here: the caller retries.
+    /// account's session pointer since it was read here: the caller retries. The caller's
+    /// own writes must require the account to exist (a password change updates it).
     pub async fn start_writes(
         &self,
         user_id: &str,
@@ -225,10 +239,15 @@ impl Sessions {
             factor_ms: None,
             factor_kind: None,
         };
-        self.store
-            .put(self.item(&session), Expect::Absent)
-            .await?;
-        Ok((token, session))
+        let writes = vec![
+            Write::Put(self.item(&session), Expect::Absent),
+            Write::Check(account_key(user_id), Expect::Present),
+        ];
+        match self.store.transact(writes).await {
+            Ok(()) => Ok((token, session)),
+            Err(StoreError::TransactionCanceled { .. }) => Err(SessionError::NoAccount),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Completes a sign-in: the factor was just used in the pending session behind

@@ -1,5 +1,5 @@
-//! The accounts side of the web state: [`Accounts`], the [`RateLimiter`] and
-//! [`Sessions`], built once per process on first use.
+//! The accounts side of the web state: [`Accounts`], the [`RateLimiter`], [`Sessions`],
+//! second [`Factors`] and [`Devices`], built once per process on first use.
 //!
 //! They are built lazily because `Accounts` needs the deployment's fingerprint key, which
 //! is loaded (or created) through the store and the key service: an async step that
@@ -13,8 +13,10 @@ use tokio::sync::OnceCell;
 use super::error::WebError;
 use crate::account::accounts::Accounts;
 use crate::account::password_hash::HashParams;
+use crate::mfa::Factors;
 use crate::ratelimit::RateLimiter;
 use crate::services::Services;
+use crate::session::devices::Devices;
 use crate::session::{SessionPolicy, Sessions};
 
 /// What the account pages work with.
@@ -23,6 +25,8 @@ pub struct AccountServices {
     pub accounts: Accounts,
     pub limiter: RateLimiter,
     pub sessions: Sessions,
+    pub factors: Factors,
+    pub devices: Devices,
 }
 
 /// The lazily built [`AccountServices`] and the argon2 cost they use.
@@ -67,10 +71,21 @@ impl AccountCell {
                     Arc::clone(&services.random),
                     self.policy,
                 );
+                let factors = Factors::new(
+                    Arc::clone(&services.store),
+                    Arc::clone(&services.envelope),
+                    Arc::clone(&services.clock),
+                    Arc::clone(&services.random),
+                    accounts.fingerprints().subkey("mfa"),
+                );
+                let devices =
+                    Devices::new(Arc::clone(&services.store), Arc::clone(&services.clock));
                 Ok(AccountServices {
                     accounts,
                     limiter,
                     sessions,
+                    factors,
+                    devices,
                 })
             })
             .await

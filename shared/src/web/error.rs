@@ -104,6 +104,19 @@ impl From<crate::account::accounts::AccountError> for WebError {
     }
 }
 
+/// Only infrastructure failures arrive here: pages turn wrong codes, bad names and
+/// limits into messages first.
+impl From<crate::mfa::MfaError> for WebError {
+    fn from(e: crate::mfa::MfaError) -> Self {
+        use crate::mfa::MfaError;
+        match e {
+            MfaError::Store(e) => e.into(),
+            MfaError::NotFound => WebError::NotFound,
+            other => WebError::Internal(format!("factors: {other}")),
+        }
+    }
+}
+
 impl From<crate::session::SessionError> for WebError {
     fn from(e: crate::session::SessionError) -> Self {
         WebError::Internal(format!("sessions: {e}"))

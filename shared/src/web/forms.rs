@@ -124,10 +124,9 @@ pub fn client_ip(headers: &HeaderMap) -> String {
         .map_or_else(|| "local".to_owned(), |ip| ip.chars().take(64).collect())
 }
 
-/// Where an event happened, as far as the request says. Device and place detection come
-/// with the account page's history (ACC-6); until then events carry neither.
-pub fn event_context(_headers: &HeaderMap) -> EventContext {
-    EventContext::default()
+/// Where an event happened, as far as the request says (see [`super::device`]).
+pub fn event_context(headers: &HeaderMap) -> EventContext {
+    super::device::event_context(headers)
 }
 
 /// An absolute link into the site in `lang`, with a token: `{public_url}/fr/path?t=…`.

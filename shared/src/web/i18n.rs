@@ -79,11 +79,26 @@ impl Lang {
         macro_rules! files {
             ($code:literal) => {
                 [
-                    ("main.ftl", include_str!(concat!("../../locales/", $code, "/main.ftl"))),
-                    ("mail.ftl", include_str!(concat!("../../locales/", $code, "/mail.ftl"))),
-                    ("session.ftl", include_str!(concat!("../../locales/", $code, "/session.ftl"))),
-                    ("account.ftl", include_str!(concat!("../../locales/", $code, "/account.ftl"))),
-                    ("mfa.ftl", include_str!(concat!("../../locales/", $code, "/mfa.ftl"))),
+                    (
+                        "main.ftl",
+                        include_str!(concat!("../../locales/", $code, "/main.ftl")),
+                    ),
+                    (
+                        "mail.ftl",
+                        include_str!(concat!("../../locales/", $code, "/mail.ftl")),
+                    ),
+                    (
+                        "session.ftl",
+                        include_str!(concat!("../../locales/", $code, "/session.ftl")),
+                    ),
+                    (
+                        "account.ftl",
+                        include_str!(concat!("../../locales/", $code, "/account.ftl")),
+                    ),
+                    (
+                        "mfa.ftl",
+                        include_str!(concat!("../../locales/", $code, "/mfa.ftl")),
+                    ),
                 ]
             };
         }
@@ -253,7 +268,12 @@ mod tests {
             let english = source_ids(source);
             assert!(!english.is_empty(), "{file}: no ids");
             for lang in [Lang::Fr, Lang::Es] {
-                assert_eq!(source_ids(lang.files()[i].1), english, "{}/{file}", lang.code());
+                assert_eq!(
+                    source_ids(lang.files()[i].1),
+                    english,
+                    "{}/{file}",
+                    lang.code()
+                );
             }
         }
     }

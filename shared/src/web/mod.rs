@@ -10,10 +10,13 @@
 //! 4. one `.merge(module::routes())` in [`routes`]. The page then exists at `/path`,
 //!    `/fr/path` and `/es/path`.
 
+pub mod account;
+pub mod account_reset;
 pub mod account_state;
 pub mod assets;
 pub mod cookies;
 pub mod csrf;
+pub mod device;
 pub mod error;
 pub mod forms;
 pub mod headers;
@@ -23,6 +26,9 @@ pub mod i18n;
 pub mod language;
 pub mod locale;
 pub mod mail;
+pub mod mfa;
+pub mod not_me;
+pub mod notices;
 pub mod outbox;
 pub mod page;
 pub mod request_id;
@@ -31,6 +37,7 @@ pub mod rules;
 pub mod session;
 pub mod signin;
 pub mod signup;
+pub mod when;
 
 use std::sync::Arc;
 
@@ -120,6 +127,10 @@ fn routes(state: &WebState) -> Router<WebState> {
         .merge(signin::routes())
         .merge(reset::routes())
         .merge(session::routes())
+        .merge(mfa::routes())
+        .merge(account::routes())
+        .merge(not_me::routes())
+        .merge(account_reset::routes())
         .route("/static/{file}", get(assets::serve))
 }
 

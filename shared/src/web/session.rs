@@ -161,6 +161,29 @@ impl FromRequestParts<WebState> for PendingSignIn {
     }
 }
 
+/// Any live session, pending or complete: the factor step takes both (finishing a
+/// sign-in, or asking a signed-in person for a factor again before a sensitive action).
+#[derive(Debug, Clone)]
+pub struct AnySession {
+    pub token: SessionToken,
+    pub session: Session,
+}
+
+impl FromRequestParts<WebState> for AnySession {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        match current(parts, state).await {
+            Ok((_, Some((token, session)))) => Ok(AnySession { token, session }),
+            Ok((sent, None)) => Err(to_sign_in(parts, sent)),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
 fn href(parts: &Parts, path: &str) -> String {
     parts
         .extensions

@@ -34,6 +34,8 @@ pub const FAST: HashParams = HashParams {
 
 pub struct Site {
     pub router: Router,
+    /// For what runs outside requests (scheduled jobs).
+    pub state: WebState,
     pub services: Arc<Services>,
     /// Set when the test drives the clock.
     pub clock: Option<Arc<ManualClock>>,
@@ -66,7 +68,8 @@ fn build(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>, policy: Sessio
         .with_hash_params(FAST)
         .with_session_policy(policy);
     Site {
-        router: router(state),
+        router: router(state.clone()),
+        state,
         services,
         clock: manual,
         _dir: dir,
@@ -284,4 +287,91 @@ pub fn between<'b>(body: &'b str, start: &str, end: &str) -> Option<&'b str> {
     let i = body.find(start)? + start.len();
     let j = body[i..].find(end)? + i;
     Some(&body[i..j])
+}
+
+/// RFC 4648 base32 (no padding, spaces ignored), as the TOTP page shows the key.
+pub fn base32_decode(text: &str) -> Vec<u8> {
+    let mut bits: u64 = 0;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        let v = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+            .find(c.to_ascii_uppercase())
+            .expect("a base32 character") as u64;
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
+
+impl Site {
+    /// The code an authentication app with `secret` shows at the site's clock.
+    pub fn totp(&self, secret: &[u8]) -> String {
+        let now = self
+            .clock
+            .as_ref()
+            .map(|c| c.now_secs())
+            .expect("a site with a manual clock");
+        let step = passerelle::mfa::totp::step_at(now);
+        passerelle::mfa::totp::code_at_step(secret, step).to_string()
+    }
+}
+
+/// Signs up `email` with an authentication app as first method, in browser `b`, on a
+/// site with a manual clock; returns the app's secret. The browser ends signed in.
+pub async fn sign_up_with_app(b: &mut Browser<'_>, prefix: &str, email: &str) -> Vec<u8> {
+    let done = sign_up(b, prefix, email, GOOD).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let setup = b.get(&format!("{prefix}/mfa/totp")).await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
+    let secret_text = between(&setup.body, "id=\"totp-secret\">", "<").expect("the key");
+    let secret = base32_decode(secret_text);
+    let enrollment = between(&setup.body, "name=\"enrollment\" value=\"", "\"")
+        .unwrap()
+        .to_owned();
+    let code = b.site.totp(&secret);
+    let added = b
+        .post(
+            &format!("{prefix}/mfa/totp"),
+            &[
+                ("enrollment", &enrollment),
+                ("name", "Phone"),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    assert_eq!(added.location(), format!("{prefix}/mfa/setup?added=totp"));
+    // The next code comes from the next 30 s step: a code is never accepted twice.
+    b.site.advance(30);
+    secret
+}
+
+/// Signs in with password and app in a fresh browser; returns it, signed in.
+pub async fn sign_in_with_app<'a>(
+    site: &'a Site,
+    email: &str,
+    password: &str,
+    secret: &[u8],
+) -> Browser<'a> {
+    let mut b = Browser::new(site);
+    b.get("/sign-in").await;
+    let step = b
+        .post("/sign-in", &[("email", email), ("password", password)])
+        .await;
+    assert_eq!(step.location(), "/sign-in/factor", "{}", step.body);
+    let form = b.open("/sign-in/factor").await;
+    assert!(form.body.contains("name=\"code\""), "{}", form.body);
+    let code = site.totp(secret);
+    let done = b
+        .post("/sign-in/totp", &[("code", &code), ("return_to", "")])
+        .await;
+    assert_eq!(done.location(), "/account", "{}", done.body);
+    site.advance(30);
+    b
 }

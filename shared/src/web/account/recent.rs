@@ -1,0 +1,65 @@
+//! Sensitive actions need a factor from the last 20 minutes (ACC-3): the [`Recent`]
+//! extractor sends anyone whose factor is older to the factor step, which brings them
+//! back to the page they asked for.
+
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::Method;
+use http::request::Parts;
+
+use crate::web::WebState;
+use crate::web::locale::Locale;
+use crate::web::mfa::urlencode;
+use crate::web::session::SignedIn;
+
+/// A complete session whose last factor is recent.
+#[derive(Debug, Clone)]
+pub struct Recent(pub SignedIn);
+
+/// Where a form page is, for a stale POST: its GET twin (`/account/password`), or the
+/// account page.
+fn form_page(parts: &Parts) -> String {
+    if parts.method == Method::GET {
+        parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/account".to_owned(), |pq| pq.as_str().to_owned())
+    } else {
+        match parts.uri.path() {
+            "/account/password" | "/account/delete" | "/account/email/add" => {
+                parts.uri.path().to_owned()
+            }
+            _ => "/account".to_owned(),
+        }
+    }
+}
+
+impl FromRequestParts<WebState> for Recent {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        let signed_in = SignedIn::from_request_parts(parts, state).await?;
+        let services = state
+            .account_services()
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let now = state.services.clock.now_ms();
+        if signed_in
+            .session
+            .has_recent_factor(services.sessions.policy(), now)
+        {
+            return Ok(Recent(signed_in));
+        }
+        let locale = parts.extensions.get::<Locale>().copied();
+        let href = |p: &str| locale.map_or_else(|| p.to_owned(), |l| l.href(p));
+        let to = format!(
+            "{}?return_to={}",
+            href("/sign-in/factor"),
+            urlencode(&form_page(parts))
+        );
+        Err(Redirect::to(&to).into_response())
+    }
+}

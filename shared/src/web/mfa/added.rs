@@ -1,0 +1,65 @@
+//! After a method is added: the first one finishes the sign-in; another one is told to
+//! every address of the account (ACC-8). Either way the set-up page follows, suggesting
+//! one more.
+
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{HeaderMap, header};
+
+use super::access::{FactorAccess, Stage};
+use super::finish::complete_sign_in;
+use super::names::factor_label;
+use crate::mfa::FactorSummary;
+use crate::web::error::WebError;
+use crate::web::i18n::Lang;
+use crate::web::mail::MailKind;
+use crate::web::notices::notify_account;
+use crate::web::session::AnySession;
+use crate::web::{Page, WebState};
+
+pub async fn method_added(
+    state: &WebState,
+    page: &Page,
+    headers: &HeaderMap,
+    access: &FactorAccess,
+    factor: &FactorSummary,
+) -> Result<Response, WebError> {
+    let to = page.href(&format!("/mfa/setup?added={}", factor.kind.as_str()));
+    match access.stage {
+        Stage::First => {
+            let pending = AnySession {
+                token: access.token.clone(),
+                session: access.session.clone(),
+            };
+            let cookies = complete_sign_in(state, headers, &pending, factor.kind).await?;
+            let mut response = Redirect::to(&to).into_response();
+            for c in cookies {
+                response.headers_mut().append(header::SET_COOKIE, c);
+            }
+            Ok(response)
+        }
+        Stage::Another => {
+            notify_added(state, &access.session.user_id, factor).await?;
+            Ok(Redirect::to(&to).into_response())
+        }
+    }
+}
+
+/// The "method added" notice, naming the method in the account's email language.
+pub async fn notify_added(
+    state: &WebState,
+    user_id: &str,
+    factor: &FactorSummary,
+) -> Result<(), WebError> {
+    let accounts = &state.account_services().await?.accounts;
+    let lang = accounts
+        .account(user_id)
+        .await?
+        .and_then(|a| Lang::from_code(&a.locale))
+        .unwrap_or(Lang::En);
+    let label = factor_label(lang, factor);
+    notify_account(state, user_id, |not_me_url| MailKind::FactorAdded {
+        factor: label.clone(),
+        not_me_url,
+    })
+    .await
+}
