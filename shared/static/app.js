@@ -5,6 +5,15 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  // "Print the codes" buttons exist only where printing makes sense (backup codes);
+  // hidden without script, since only script can print.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      window.print();
+    });
+  });
+
   // The idle-session warning (ACC-3): shown `data-warn-after` seconds after the page
   // loaded, counting down to `data-expires-after`; "stay signed in" posts the keep-alive
   // form in the background and starts the count again; at zero the browser goes to the

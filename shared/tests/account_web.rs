@@ -737,3 +737,127 @@ async fn account_reset_waits_24_hours_then_mails_a_deletion_link() {
     let again = sign_up(&mut d, "", "ola@example.gov", GOOD).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
 }
+
+/// The six-digit code in the newest text message to `number`.
+async fn texted_code(site: &support::Site, number: &str) -> String {
+    let texts = site.mail_to(number).await;
+    let (_, body) = texts.first().expect("a text message");
+    body.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a six-digit code")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_phone_gets_codes_by_text_and_sends_are_limited() {
+    let site = site_with_clock();
+    let mut b = Browser::new(&site);
+    sign_up(&mut b, "", "pat@example.gov", GOOD).await;
+    // Given Pat adds a phone typed the local way
+    b.get("/mfa/phone").await;
+    let bad = b
+        .post("/mfa/phone", &[("number", "12"), ("delivery", "sms")])
+        .await;
+    assert!(
+        bad.body.contains("Enter a phone number that can receive"),
+        "{}",
+        bad.body
+    );
+    let sent = b
+        .post(
+            "/mfa/phone",
+            &[("number", "(703) 555-0100"), ("delivery", "sms")],
+        )
+        .await;
+    assert!(
+        sent.location().starts_with("/mfa/phone/confirm?c="),
+        "{}",
+        sent.body
+    );
+    let confirm = b.get(sent.location()).await;
+    let challenge = between(&confirm.body, "name=\"c\" value=\"", "\"")
+        .unwrap()
+        .to_owned();
+    // When the code texted to +17035550100 comes back, the phone is added and Pat signed in
+    let code = texted_code(&site, "+17035550100").await;
+    let added = b
+        .post("/mfa/phone/confirm", &[("c", &challenge), ("code", &code)])
+        .await;
+    assert_eq!(added.location(), "/mfa/setup?added=phone", "{}", added.body);
+    let account = b.open("/account").await;
+    assert!(
+        account.body.contains("••"),
+        "the number is shown masked: {}",
+        account.body
+    );
+    assert!(!account.body.contains("5550100"));
+
+    // When Pat signs in elsewhere, the factor step offers a code by text or call
+    site.advance(60);
+    let mut c = Browser::new(&site);
+    c.get("/sign-in").await;
+    c.post(
+        "/sign-in",
+        &[("email", "pat@example.gov"), ("password", GOOD)],
+    )
+    .await;
+    let choose = c.open("/sign-in/factor").await;
+    let id = between(&choose.body, "name=\"f\" value=\"", "\"")
+        .unwrap()
+        .to_owned();
+    let to_code = c
+        .post(
+            "/sign-in/phone",
+            &[("f", &id), ("return_to", ""), ("delivery", "sms")],
+        )
+        .await;
+    assert!(
+        to_code.location().starts_with("/sign-in/phone/code?c="),
+        "{}",
+        to_code.body
+    );
+    let form = c.get(to_code.location()).await;
+    let challenge = between(&form.body, "name=\"c\" value=\"", "\"")
+        .unwrap()
+        .to_owned();
+    let code = texted_code(&site, "+17035550100").await;
+    let done = c
+        .post(
+            "/sign-in/phone/code",
+            &[("c", &challenge), ("code", &code), ("return_to", "")],
+        )
+        .await;
+    assert_eq!(done.location(), "/account");
+    // And the same code does not work twice
+    let mut d = Browser::new(&site);
+    d.get("/sign-in").await;
+    d.post(
+        "/sign-in",
+        &[("email", "pat@example.gov"), ("password", GOOD)],
+    )
+    .await;
+    d.get(&format!("/sign-in/phone/code?c={challenge}")).await;
+    let replay = d
+        .post(
+            "/sign-in/phone/code",
+            &[("c", &challenge), ("code", &code), ("return_to", "")],
+        )
+        .await;
+    assert!(replay.body.contains("expired"), "{}", replay.body);
+    // And a third text within 10 seconds is refused with a time to wait
+    d.get("/sign-in/factor?choose=1").await;
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let r = d
+            .post(
+                "/sign-in/phone",
+                &[("f", &id), ("return_to", ""), ("delivery", "sms")],
+            )
+            .await;
+        statuses.push(r.status);
+    }
+    assert_eq!(
+        statuses,
+        [StatusCode::SEE_OTHER, StatusCode::TOO_MANY_REQUESTS]
+    );
+}
