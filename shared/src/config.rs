@@ -29,6 +29,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "`text` or `json` (default: `json` in Lambda, `text` elsewhere)",
     ),
     (
+        "PASSERELLE_SESSION_IDLE_SECS",
+        "the idle timeout of sessions in seconds, 30 to 3600 (default 900, ACC-3; shorter only for tests of the warning)",
+    ),
+    (
         "PASSERELLE_QUEUE_MAX_RECEIVES",
         "receives before a message moves to the dead-letter queue, 1 to 1000 (embedded; default 5)",
     ),
@@ -66,6 +70,8 @@ pub struct Config {
     pub public_url: String,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// The sessions' idle timeout (ACC-3: 15 minutes).
+    pub session_idle_secs: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +190,14 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(_) => return Err(env.bad("PASSERELLE_LOG_FORMAT")),
         };
+        let session_idle_secs = match env.get("PASSERELLE_SESSION_IDLE_SECS") {
+            None => 900,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (30..=3600).contains(n))
+                .ok_or_else(|| env.bad("PASSERELLE_SESSION_IDLE_SECS"))?,
+        };
         let log_filter = env.get("PASSERELLE_LOG").unwrap_or("info").to_owned();
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(env.bad("PASSERELLE_LOG"));
@@ -237,6 +251,7 @@ impl Config {
             Some(_) => return Err(env.bad("PASSERELLE_BACKEND")),
         };
         Ok(Self {
+            session_idle_secs,
             backend,
             listen,
             public_url,

@@ -861,3 +861,93 @@ async fn a_phone_gets_codes_by_text_and_sends_are_limited() {
         [StatusCode::SEE_OTHER, StatusCode::TOO_MANY_REQUESTS]
     );
 }
+
+#[tokio::test]
+async fn a_remembered_browser_skips_the_factor_for_30_days_until_forgotten() {
+    let site = site_with_clock();
+    let mut b = Browser::new(&site);
+    let secret = sign_up_with_app(&mut b, "", "ben@example.gov").await;
+    // Given Ben signs in and ticks "remember this browser"
+    b.post("/sign-out", &[]).await;
+    b.get("/sign-in").await;
+    b.post(
+        "/sign-in",
+        &[("email", "ben@example.gov"), ("password", GOOD)],
+    )
+    .await;
+    let form = b.get("/sign-in/totp").await;
+    assert!(
+        form.body.contains("Remember this browser for 30 days"),
+        "{}",
+        form.body
+    );
+    let done = b
+        .post(
+            "/sign-in/totp",
+            &[
+                ("code", &site.totp(&secret)),
+                ("return_to", ""),
+                ("remember", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(done.location(), "/account");
+    assert!(b.cookies.contains_key("__Host-remember"));
+    // When he signs in again from this browser, the password is enough
+    site.advance(24 * 3600);
+    b.get("/sign-in").await;
+    let again = b
+        .post(
+            "/sign-in",
+            &[("email", "ben@example.gov"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(again.location(), "/account", "{}", again.body);
+    // But a sensitive action still asks for his app
+    assert_eq!(
+        b.get("/account/password").await.location(),
+        "/sign-in/factor?return_to=%2Faccount%2Fpassword"
+    );
+    // And another browser with the cookie copied for another account gets nothing
+    let remember = b.cookies["__Host-remember"].clone();
+    let mut other = Browser::new(&site);
+    let other_secret = sign_up_with_app(&mut other, "", "amy@example.gov").await;
+    let _ = other_secret;
+    let mut thief = Browser::new(&site);
+    thief
+        .cookies
+        .insert("__Host-remember".into(), remember.clone());
+    thief.get("/sign-in").await;
+    let refused = thief
+        .post(
+            "/sign-in",
+            &[("email", "amy@example.gov"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(refused.location(), "/sign-in/factor");
+    // When Ben forgets all browsers, the next sign-in asks for the factor again
+    let fresh = b.open("/account").await;
+    assert!(fresh.body.contains("Forget all browsers"));
+    b.post("/account/forget-browsers", &[]).await;
+    b.post("/sign-out", &[]).await;
+    b.get("/sign-in").await;
+    let asked = b
+        .post(
+            "/sign-in",
+            &[("email", "ben@example.gov"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(asked.location(), "/sign-in/factor");
+    // And a remembered cookie older than 30 days is not enough either
+    let mut late = Browser::new(&site);
+    late.cookies.insert("__Host-remember".into(), remember);
+    site.advance(30 * 24 * 3600);
+    late.get("/sign-in").await;
+    let expired = late
+        .post(
+            "/sign-in",
+            &[("email", "ben@example.gov"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(expired.location(), "/sign-in/factor");
+}

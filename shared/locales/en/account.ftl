@@ -102,3 +102,6 @@ account-reset-cancelled-body = Your account stays as it is. If you did not ask f
 account-reset-delete-title = Delete your account?
 account-reset-delete-lead = Your account, its email addresses, methods and history will be deleted. You can then create a new account with the same email address.
 account-reset-delete-submit = Delete my account
+account-forget-browsers = Forget all browsers
+account-forget-browsers-hint = Browsers you asked us to remember will ask for one of your methods again.
+account-done-browsers-forgotten = Done: every browser will ask for one of your methods at the next sign-in.

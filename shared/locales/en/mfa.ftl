@@ -85,3 +85,5 @@ signin-backup-title = Enter a backup code
 signin-backup-lead = Enter one of the backup codes you saved. Each code works once.
 signin-phone-title = Enter the code we sent
 signin-phone-lead = We sent a six-digit code to your phone. It is valid for 10 minutes.
+mfa-remember-label = Remember this browser for 30 days
+mfa-remember-hint = Don’t tick this on a shared or public computer. Agencies that need more protection will still ask for your method.

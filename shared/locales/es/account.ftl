@@ -102,3 +102,6 @@ account-reset-cancelled-body = Su cuenta queda como está. Si usted no pidió el
 account-reset-delete-title = ¿Eliminar su cuenta?
 account-reset-delete-lead = Se eliminarán su cuenta, sus direcciones de correo, sus métodos y su historial. Luego podrá crear una cuenta nueva con la misma dirección de correo electrónico.
 account-reset-delete-submit = Eliminar mi cuenta
+account-forget-browsers = Olvidar todos los navegadores
+account-forget-browsers-hint = Los navegadores recordados volverán a pedirle uno de sus métodos.
+account-done-browsers-forgotten = Listo: cada navegador le pedirá uno de sus métodos en el próximo inicio de sesión.

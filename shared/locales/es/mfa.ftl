@@ -85,3 +85,5 @@ signin-backup-title = Escriba un código de respaldo
 signin-backup-lead = Escriba uno de los códigos de respaldo que guardó. Cada código sirve una sola vez.
 signin-phone-title = Escriba el código que enviamos
 signin-phone-lead = Enviamos un código de seis dígitos a su teléfono. Es válido durante 10 minutos.
+mfa-remember-label = Recordar este navegador durante 30 días
+mfa-remember-hint = No marque esta casilla en una computadora compartida o pública. Las agencias que necesitan más protección le pedirán igualmente su método.

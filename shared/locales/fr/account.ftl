@@ -102,3 +102,6 @@ account-reset-cancelled-body = Votre compte reste tel quel. Si vous n’avez pas
 account-reset-delete-title = Supprimer votre compte ?
 account-reset-delete-lead = Votre compte, ses adresses e-mail, ses méthodes et son historique seront supprimés. Vous pourrez ensuite créer un nouveau compte avec la même adresse e-mail.
 account-reset-delete-submit = Supprimer mon compte
+account-forget-browsers = Oublier tous les navigateurs
+account-forget-browsers-hint = Les navigateurs mémorisés vous redemanderont l’une de vos méthodes.
+account-done-browsers-forgotten = C’est fait : chaque navigateur vous demandera l’une de vos méthodes à la prochaine connexion.

@@ -85,3 +85,5 @@ signin-backup-title = Saisissez un code de secours
 signin-backup-lead = Saisissez l’un des codes de secours que vous avez enregistrés. Chaque code ne sert qu’une fois.
 signin-phone-title = Saisissez le code envoyé
 signin-phone-lead = Nous avons envoyé un code à six chiffres à votre téléphone. Il est valable 10 minutes.
+mfa-remember-label = Se souvenir de ce navigateur pendant 30 jours
+mfa-remember-hint = Ne cochez pas cette case sur un ordinateur partagé ou public. Les administrations qui demandent plus de protection vous demanderont quand même votre méthode.

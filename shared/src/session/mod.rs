@@ -12,6 +12,7 @@
 
 pub mod devices;
 mod policy;
+pub mod remember;
 
 use std::sync::Arc;
 
@@ -76,9 +77,12 @@ impl Session {
     }
 
     /// Whether a sensitive action may go ahead without asking for a factor again.
+    /// A remembered browser (ACC-4) completes a sign-in but is never a recent factor.
     pub fn has_recent_factor(&self, policy: &SessionPolicy, now_ms: i64) -> bool {
-        self.factor_ms
-            .is_some_and(|t| now_ms - t < policy.recent_factor_secs * 1000)
+        self.factor_kind.as_deref() != Some(remember::REMEMBERED)
+            && self
+                .factor_ms
+                .is_some_and(|t| now_ms - t < policy.recent_factor_secs * 1000)
     }
 
     /// When the idle timeout ends the session if nothing happens before.

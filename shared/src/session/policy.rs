@@ -23,3 +23,15 @@ impl Default for SessionPolicy {
         }
     }
 }
+
+impl SessionPolicy {
+    /// The default policy with another idle timeout (`PASSERELLE_SESSION_IDLE_SECS`); the
+    /// warning comes 150 s before the end, or halfway for timeouts under 5 minutes.
+    pub fn with_idle_secs(idle_secs: i64) -> Self {
+        Self {
+            idle_secs,
+            warn_before_secs: 150.min(idle_secs / 2),
+            ..Self::default()
+        }
+    }
+}

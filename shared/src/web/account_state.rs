@@ -17,6 +17,7 @@ use crate::mfa::Factors;
 use crate::ratelimit::RateLimiter;
 use crate::services::Services;
 use crate::session::devices::Devices;
+use crate::session::remember::RememberedBrowsers;
 use crate::session::{SessionPolicy, Sessions};
 
 /// What the account pages work with.
@@ -27,6 +28,7 @@ pub struct AccountServices {
     pub sessions: Sessions,
     pub factors: Factors,
     pub devices: Devices,
+    pub remembered: RememberedBrowsers,
 }
 
 /// The lazily built [`AccountServices`] and the argon2 cost they use.
@@ -80,12 +82,18 @@ impl AccountCell {
                 );
                 let devices =
                     Devices::new(Arc::clone(&services.store), Arc::clone(&services.clock));
+                let remembered = RememberedBrowsers::new(
+                    Arc::clone(&services.store),
+                    Arc::clone(&services.envelope),
+                    Arc::clone(&services.clock),
+                );
                 Ok(AccountServices {
                     accounts,
                     limiter,
                     sessions,
                     factors,
                     devices,
+                    remembered,
                 })
             })
             .await

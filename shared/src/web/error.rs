@@ -117,6 +117,16 @@ impl From<crate::mfa::MfaError> for WebError {
     }
 }
 
+impl From<crate::session::remember::RememberError> for WebError {
+    fn from(e: crate::session::remember::RememberError) -> Self {
+        use crate::session::remember::RememberError;
+        match e {
+            RememberError::Store(e) => e.into(),
+            RememberError::Sealing(e) => WebError::Internal(format!("remember: {e}")),
+        }
+    }
+}
+
 impl From<crate::session::SessionError> for WebError {
     fn from(e: crate::session::SessionError) -> Self {
         WebError::Internal(format!("sessions: {e}"))

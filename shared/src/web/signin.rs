@@ -10,20 +10,23 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use http::HeaderMap;
+use http::{HeaderMap, header};
 use serde::Deserialize;
 
 use super::CsrfForm;
 use super::WebState;
+use super::cookies;
 use super::error::WebError;
 use super::forms::{FormErrors, client_ip};
+use super::mfa::{REMEMBER_COOKIE, complete_sign_in};
 use super::page::{Page, render};
-use super::session::{see_other_with, session_cookie};
+use super::session::{AnySession, see_other_with, session_cookie};
 use crate::account::accounts::{AccountError, AccountStatus};
 use crate::account::email::EmailAddress;
 use crate::ratelimit::{SIGN_IN_FAILURES, compound_subject};
+use crate::session::remember::REMEMBERED;
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -111,12 +114,31 @@ async fn submit(
             services.limiter.reset(&SIGN_IN_FAILURES, &subject).await?;
             // The password opens a pending session only: the factor step (or, for an
             // account without a factor yet, factor set-up) completes the sign-in.
-            let (session, _) = services.sessions.start_pending(&account.id).await?;
+            let (token, pending) = services.sessions.start_pending(&account.id).await?;
+            // A browser remembered for this account stands in for the factor (ACC-4).
+            let remembered = match cookies::get(&headers, &format!("__Host-{REMEMBER_COOKIE}")) {
+                Some(value) if account.status == AccountStatus::Active => {
+                    services.remembered.accepts(&account.id, value).await?
+                }
+                _ => false,
+            };
+            if remembered {
+                let pending = AnySession {
+                    token,
+                    session: pending,
+                };
+                let set = complete_sign_in(&state, &headers, &pending, REMEMBERED).await?;
+                let mut response = Redirect::to(&page.href("/account")).into_response();
+                for c in set {
+                    response.headers_mut().append(header::SET_COOKIE, c);
+                }
+                return Ok(response);
+            }
             let next = match account.status {
                 AccountStatus::FactorPending => "/mfa/setup",
                 AccountStatus::Active => "/sign-in/factor",
             };
-            Ok(see_other_with(&page.href(next), session_cookie(&session)?))
+            Ok(see_other_with(&page.href(next), session_cookie(&token)?))
         }
         Err(AccountError::InvalidCredentials | AccountError::Email(_)) => {
             let mut errors = FormErrors::default();

@@ -79,6 +79,8 @@ async fn remove(
     let ctx = event_context(&headers);
     match services.factors.remove(&user, &form.id, &ctx).await {
         Ok(removed) => {
+            // Fewer ways in: remembered browsers go too (ACC-4).
+            services.remembered.forget_all(&user).await?;
             let lang = services
                 .accounts
                 .account(&user)

@@ -141,6 +141,7 @@ async fn show(
         "language" => Some(page.t("account-done-language")),
         "factor-removed" => Some(page.t("account-done-factor-removed")),
         "factor-renamed" => Some(page.t("account-done-factor-renamed")),
+        "browsers-forgotten" => Some(page.t("account-done-browsers-forgotten")),
         _ => None,
     });
     let now = state.services.clock.now_ms();

@@ -32,6 +32,7 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/account/language", post(language))
         .route("/account/sign-out-everywhere", post(sign_out_everywhere))
+        .route("/account/forget-browsers", post(forget_browsers))
 }
 
 async fn language(
@@ -50,6 +51,21 @@ async fn language(
         Err(AccountError::InvalidLocale) => Err(WebError::BadRequest),
         Err(e) => Err(e.into()),
     }
+}
+
+/// "Forget all browsers" (ACC-4): every remembered browser asks for a factor again.
+async fn forget_browsers(
+    State(state): State<WebState>,
+    signed_in: SignedIn,
+    page: Page,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, WebError> {
+    let services = state.account_services().await?;
+    services
+        .remembered
+        .forget_all(&signed_in.session.user_id)
+        .await?;
+    Ok(Redirect::to(&page.href("/account?done=browsers-forgotten")).into_response())
 }
 
 async fn sign_out_everywhere(

@@ -30,7 +30,7 @@ pub async fn method_added(
                 token: access.token.clone(),
                 session: access.session.clone(),
             };
-            let cookies = complete_sign_in(state, headers, &pending, factor.kind).await?;
+            let cookies = complete_sign_in(state, headers, &pending, factor.kind.as_str()).await?;
             let mut response = Redirect::to(&to).into_response();
             for c in cookies {
                 response.headers_mut().append(header::SET_COOKIE, c);
@@ -38,6 +38,12 @@ pub async fn method_added(
             Ok(response)
         }
         Stage::Another => {
+            // A new method is a change of who can get in: remembered browsers go (ACC-4).
+            let services = state.account_services().await?;
+            services
+                .remembered
+                .forget_all(&access.session.user_id)
+                .await?;
             notify_added(state, &access.session.user_id, factor).await?;
             Ok(Redirect::to(&to).into_response())
         }

@@ -81,7 +81,9 @@ async fn generate(
                 token: access.token.clone(),
                 session: access.session.clone(),
             };
-            cookies = complete_sign_in(&state, &headers, &pending, FactorKind::BackupCodes).await?;
+            cookies =
+                complete_sign_in(&state, &headers, &pending, FactorKind::BackupCodes.as_str())
+                    .await?;
         }
         Stage::Another => {
             if let Some(f) = services

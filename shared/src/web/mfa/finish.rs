@@ -9,6 +9,7 @@ use crate::account::events::{EventKind, event_item};
 use crate::mfa::FactorKind;
 use crate::ratelimit::MFA_FAILURES;
 use crate::session::devices::{DeviceToken, Seen};
+use crate::session::remember::REMEMBER_SECS;
 use crate::store::Expect;
 use crate::web::cookies::{self, Lifetime, SameSite};
 use crate::web::error::WebError;
@@ -19,6 +20,9 @@ use crate::web::notices::notify_account;
 use crate::web::session::{AnySession, session_cookie};
 use crate::web::when::format_utc;
 use crate::web::{Page, WebState};
+
+/// The remembered-browser cookie's name without its `__Host-` prefix (ACC-4).
+pub const REMEMBER_COOKIE: &str = "remember";
 
 /// The device cookie's name without its `__Host-` prefix.
 pub const DEVICE_COOKIE: &str = "device";
@@ -35,6 +39,7 @@ pub async fn factor_passed(
     current: &AnySession,
     kind: FactorKind,
     return_to: &str,
+    remember: bool,
 ) -> Result<Response, WebError> {
     let services = state.account_services().await?;
     let user_id = &current.session.user_id;
@@ -51,7 +56,18 @@ pub async fn factor_passed(
             .await?;
         return Ok(Redirect::to(&page.href(to)).into_response());
     }
-    let cookies = complete_sign_in(state, headers, current, kind).await?;
+    let mut cookies = complete_sign_in(state, headers, current, kind.as_str()).await?;
+    if remember && let Some(value) = services.remembered.issue(&current.session.user_id).await? {
+        cookies.push(
+            cookies::host_cookie(
+                REMEMBER_COOKIE,
+                &value,
+                Lifetime::MaxAge(REMEMBER_SECS as u64),
+                SameSite::Lax,
+            )
+            .ok_or_else(|| WebError::Internal("remember cookie".into()))?,
+        );
+    }
     let mut response = Redirect::to(&page.href(to)).into_response();
     for c in cookies {
         response.headers_mut().append(header::SET_COOKIE, c);
@@ -66,13 +82,13 @@ pub async fn complete_sign_in(
     state: &WebState,
     headers: &HeaderMap,
     pending: &AnySession,
-    kind: FactorKind,
+    kind: &str,
 ) -> Result<Vec<HeaderValue>, WebError> {
     let services = state.account_services().await?;
     let user_id = pending.session.user_id.clone();
     let (token, _) = services
         .sessions
-        .complete(&pending.token, &user_id, kind.as_str())
+        .complete(&pending.token, &user_id, kind)
         .await?;
     let mut set = vec![session_cookie(&token)?];
     let device = match cookies::get(headers, &format!("__Host-{DEVICE_COOKIE}"))

@@ -22,7 +22,7 @@ use axum::Router;
 use super::WebState;
 
 pub use access::urlencode;
-pub use finish::{DEVICE_COOKIE, factor_passed};
+pub use finish::{DEVICE_COOKIE, REMEMBER_COOKIE, complete_sign_in, factor_passed};
 pub use names::factor_label;
 
 pub fn routes() -> Router<WebState> {

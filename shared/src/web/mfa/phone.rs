@@ -46,6 +46,8 @@ pub struct CodeEntry {
     /// "3 attempts left before factors lock for 10 minutes".
     pub warning: Option<String>,
     pub backup_code: bool,
+    /// Offer "remember this browser" (signing in, not asked again for a factor).
+    pub offer_remember: bool,
     pub links: Vec<(String, String)>,
 }
 
@@ -181,6 +183,7 @@ fn confirm_page(page: Page, challenge: &str, errors: FormErrors) -> CodeEntry {
         errors,
         warning: None,
         backup_code: false,
+        offer_remember: false,
         links: vec![(page.href("/mfa/phone"), page.t("mfa-phone-send-again"))],
         page,
     }

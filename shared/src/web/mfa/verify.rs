@@ -55,6 +55,9 @@ struct StepQuery {
 struct CodeForm {
     #[serde(default)]
     code: String,
+    /// "Remember this browser for 30 days" (ACC-4), when signing in.
+    #[serde(default)]
+    remember: Option<String>,
     #[serde(default)]
     return_to: String,
     #[serde(default)]
@@ -180,6 +183,7 @@ fn totp_page(
     return_to: &str,
     errors: FormErrors,
     warning: Option<String>,
+    signing_in: bool,
 ) -> CodeEntry {
     CodeEntry {
         title: page.t("signin-totp-title"),
@@ -189,17 +193,24 @@ fn totp_page(
         errors,
         warning,
         backup_code: false,
+        offer_remember: signing_in,
         links: other_methods(&page, return_to),
         page,
     }
 }
 
 async fn totp_form(
-    _current: AnySession,
+    current: AnySession,
     page: Page,
     Query(q): Query<StepQuery>,
 ) -> Result<Response, WebError> {
-    render(&totp_page(page, &q.return_to, FormErrors::default(), None))
+    render(&totp_page(
+        page,
+        &q.return_to,
+        FormErrors::default(),
+        None,
+        !current.session.is_complete(),
+    ))
 }
 
 async fn totp(
@@ -227,6 +238,7 @@ async fn totp(
                 &current,
                 FactorKind::Totp,
                 &form.return_to,
+                form.remember.is_some(),
             )
             .await
         }
@@ -234,7 +246,13 @@ async fn totp(
             let warning = wrong_code(&state, &page, &user).await?;
             let mut errors = FormErrors::default();
             errors.add("code", page.t("mfa-code-wrong"));
-            render(&totp_page(page, &form.return_to, errors, warning))
+            render(&totp_page(
+                page,
+                &form.return_to,
+                errors,
+                warning,
+                !current.session.is_complete(),
+            ))
         }
     }
 }
@@ -244,6 +262,7 @@ fn backup_page(
     return_to: &str,
     errors: FormErrors,
     warning: Option<String>,
+    signing_in: bool,
 ) -> CodeEntry {
     CodeEntry {
         title: page.t("signin-backup-title"),
@@ -253,13 +272,14 @@ fn backup_page(
         errors,
         warning,
         backup_code: true,
+        offer_remember: signing_in,
         links: other_methods(&page, return_to),
         page,
     }
 }
 
 async fn backup_form(
-    _current: AnySession,
+    current: AnySession,
     page: Page,
     Query(q): Query<StepQuery>,
 ) -> Result<Response, WebError> {
@@ -268,6 +288,7 @@ async fn backup_form(
         &q.return_to,
         FormErrors::default(),
         None,
+        !current.session.is_complete(),
     ))
 }
 
@@ -296,6 +317,7 @@ async fn backup(
                 &current,
                 FactorKind::BackupCodes,
                 "/mfa/backup-codes",
+                form.remember.is_some(),
             )
             .await
         }
@@ -307,6 +329,7 @@ async fn backup(
                 &current,
                 FactorKind::BackupCodes,
                 &form.return_to,
+                form.remember.is_some(),
             )
             .await
         }
@@ -314,7 +337,13 @@ async fn backup(
             let warning = wrong_code(&state, &page, &user).await?;
             let mut errors = FormErrors::default();
             errors.add("code", page.t("mfa-backup-code-wrong"));
-            render(&backup_page(page, &form.return_to, errors, warning))
+            render(&backup_page(
+                page,
+                &form.return_to,
+                errors,
+                warning,
+                !current.session.is_complete(),
+            ))
         }
     }
 }
@@ -350,6 +379,7 @@ fn phone_page(
     return_to: &str,
     errors: FormErrors,
     warning: Option<String>,
+    signing_in: bool,
 ) -> CodeEntry {
     CodeEntry {
         title: page.t("signin-phone-title"),
@@ -362,13 +392,14 @@ fn phone_page(
         errors,
         warning,
         backup_code: false,
+        offer_remember: signing_in,
         links: other_methods(&page, return_to),
         page,
     }
 }
 
 async fn phone_form(
-    _current: AnySession,
+    current: AnySession,
     page: Page,
     Query(q): Query<StepQuery>,
 ) -> Result<Response, WebError> {
@@ -378,6 +409,7 @@ async fn phone_form(
         &q.return_to,
         FormErrors::default(),
         None,
+        !current.session.is_complete(),
     ))
 }
 
@@ -398,7 +430,14 @@ async fn phone(
             Err(MfaError::CodeExpired | MfaError::NotFound) => {
                 let mut errors = FormErrors::default();
                 errors.add("code", page.t("mfa-phone-code-expired"));
-                return render(&phone_page(page, &form.c, &form.return_to, errors, None));
+                return render(&phone_page(
+                    page,
+                    &form.c,
+                    &form.return_to,
+                    errors,
+                    None,
+                    !current.session.is_complete(),
+                ));
             }
             Err(e) => return Err(e.into()),
         }
@@ -414,6 +453,7 @@ async fn phone(
                 &current,
                 FactorKind::Phone,
                 &form.return_to,
+                form.remember.is_some(),
             )
             .await
         }
@@ -421,7 +461,14 @@ async fn phone(
             let warning = wrong_code(&state, &page, &user).await?;
             let mut errors = FormErrors::default();
             errors.add("code", page.t("mfa-code-wrong"));
-            render(&phone_page(page, &form.c, &form.return_to, errors, warning))
+            render(&phone_page(
+                page,
+                &form.c,
+                &form.return_to,
+                errors,
+                warning,
+                !current.session.is_complete(),
+            ))
         }
     }
 }
