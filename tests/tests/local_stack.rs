@@ -19,7 +19,7 @@ async fn a_queued_email_reaches_the_outbox_page() {
     .into();
     let config = Config::from_vars(&vars).unwrap();
     let services = Arc::new(Services::build(&config).await.unwrap());
-    let workers = passerelle_local::start_workers(&services);
+    let workers = passerelle_local::start_workers(&config, &services);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = passerelle_local::app(&config, &services);

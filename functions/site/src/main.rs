@@ -9,6 +9,6 @@ use passerelle::web::{WebState, router};
 #[tokio::main]
 async fn main() -> Result<(), passerelle::lambda::Error> {
     let (config, services) = passerelle::services::start().await;
-    let state = WebState::new(Arc::new(services), config.public_url, false);
+    let state = WebState::from_config(Arc::new(services), &config, false);
     passerelle::lambda::http::serve(router(state)).await
 }

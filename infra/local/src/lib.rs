@@ -1,5 +1,6 @@
 //! The local stack: every HTTP function's router mounted on one address, and every queue
-//! consumer running as an in-process worker, over the same adapters the functions use.
+//! consumer and scheduled job running as an in-process worker, over the same adapters the
+//! functions use.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use passerelle::config::Config;
 use passerelle::queue::consumer::{JobHandler, consume};
 use passerelle::services::Services;
+use passerelle::web::account_reset::run_due_resets;
 use passerelle::web::{WebState, router};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -29,25 +31,38 @@ impl Workers {
     }
 }
 
+/// How often the local stack runs the account-reset job (every 5 minutes on AWS).
+pub const ACCOUNT_RESET_EVERY: Duration = Duration::from_secs(60);
+
+/// The web state the site and the scheduled jobs run with: the configured public URL, and
+/// `/dev/outbox` with the embedded adapters only.
+pub fn state(config: &Config, services: &Arc<Services>) -> WebState {
+    WebState::from_config(Arc::clone(services), config, services.local.is_some())
+}
+
 /// The router of every HTTP function, as one application.
 pub fn app(config: &Config, services: &Arc<Services>) -> axum::Router {
     // Later functions' routers merge here, each as its Lambda would serve it.
-    router(WebState::new(
-        Arc::clone(services),
-        config.public_url.clone(),
-        services.local.is_some(),
-    ))
+    router(state(config, services))
 }
 
-/// Starts the queue consumers and, for the embedded store, the expired-item sweep.
-pub fn start_workers(services: &Arc<Services>) -> Workers {
+/// Starts the queue consumers, the scheduled jobs (the account-reset job every
+/// [`ACCOUNT_RESET_EVERY`]) and, for the embedded store, the expired-item sweep.
+pub fn start_workers(config: &Config, services: &Arc<Services>) -> Workers {
     let (stop, stopped) = watch::channel(false);
     let deliverer: Arc<dyn JobHandler> = Arc::new(services.deliverer());
-    let mut tasks = vec![tokio::spawn(consume(
-        Arc::clone(&services.notify_queue),
-        deliverer,
-        stopped.clone(),
-    ))];
+    let mut tasks = vec![
+        tokio::spawn(consume(
+            Arc::clone(&services.notify_queue),
+            deliverer,
+            stopped.clone(),
+        )),
+        tokio::spawn(account_resets(
+            state(config, services),
+            ACCOUNT_RESET_EVERY,
+            stopped.clone(),
+        )),
+    ];
     if let Some(local) = services.local.clone() {
         let mut stopped = stopped;
         tasks.push(tokio::spawn(async move {
@@ -66,4 +81,24 @@ pub fn start_workers(services: &Arc<Services>) -> Workers {
         }));
     }
     Workers { stop, tasks }
+}
+
+/// The `account-reset-job` function's schedule, in-process: [`run_due_resets`] now and then
+/// every `every`, until `stopped` changes. A failed run is logged and the next one retries.
+/// A run under way is never cut short (it marks resets mailed before it queues their
+/// mail): stopping waits for it to end.
+pub async fn account_resets(state: WebState, every: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    // After a long run (or a suspended laptop), wait a full period rather than catch up.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = run_due_resets(&state).await {
+                    tracing::warn!(job = "account-reset", error = %e, "scheduled run failed");
+                }
+            }
+            _ = stopped.changed() => break,
+        }
+    }
 }

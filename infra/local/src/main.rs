@@ -51,7 +51,7 @@ async fn serve() {
             config.listen
         )),
     };
-    let workers = passerelle_local::start_workers(&services);
+    let workers = passerelle_local::start_workers(&config, &services);
     let app = passerelle_local::app(&config, &services);
     #[allow(clippy::print_stdout)]
     {

@@ -154,7 +154,7 @@ impl Devices {
                 })
             })
             .collect();
-        devices.sort_by(|a, b| b.last_ms.cmp(&a.last_ms));
+        devices.sort_by_key(|d| std::cmp::Reverse(d.last_ms));
         Ok(devices)
     }
 }

@@ -196,9 +196,14 @@ async fn delete(
 
 /// The scheduled job: mails the deletion link (and a fresh cancel link) to every
 /// address of each request whose 24 hours are over. Returns how many were mailed.
+///
+/// Requests are marked mailed before their mail is queued (so two runs never mail
+/// twice); a failed send therefore does not stop the run — every other request still
+/// gets its mail — and the run reports the failure at the end, for the alarm.
 pub async fn run_due_resets(state: &WebState) -> Result<usize, WebError> {
     let services = state.account_services().await?;
     let due = services.accounts.due_account_resets(JOB_BATCH).await?;
+    let mut failed = None;
     for reset in &due {
         let lang = Lang::from_code(&reset.locale).unwrap_or(Lang::En);
         let kind = MailKind::AccountResetReady {
@@ -216,11 +221,17 @@ pub async fn run_due_resets(state: &WebState) -> Result<usize, WebError> {
             ),
         };
         for address in &reset.addresses {
-            send_mail(state, &kind, lang, address.as_str()).await?;
+            if let Err(e) = send_mail(state, &kind, lang, address.as_str()).await {
+                tracing::error!(error = %e, "account reset mail not queued");
+                failed = Some(e);
+            }
         }
     }
     if !due.is_empty() {
         tracing::info!(mailed = due.len(), "account reset links mailed");
     }
-    Ok(due.len())
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(due.len()),
+    }
 }

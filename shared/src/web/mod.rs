@@ -93,6 +93,17 @@ impl WebState {
         }
     }
 
+    /// The state a function or the local stack serves from its configuration: the public
+    /// URL and the session timings (`PASSERELLE_SESSION_IDLE_SECS`).
+    pub fn from_config(
+        services: Arc<Services>,
+        config: &crate::config::Config,
+        dev_outbox: bool,
+    ) -> Self {
+        Self::new(services, config.public_url.clone(), dev_outbox)
+            .with_session_policy(SessionPolicy::with_idle_secs(config.session_idle_secs))
+    }
+
     /// The same state with another argon2 cost: tests use a cheap one.
     pub fn with_hash_params(mut self, hash: HashParams) -> Self {
         self.hash = hash;
