@@ -241,7 +241,7 @@ async fn sign_up_with_an_app_in_french_then_sign_in_with_it_on_a_new_device() {
     // Given Jeanne who confirmed her address and chose a password
     let done = sign_up(&mut b, "/fr", "jeanne@example.gov", GOOD).await;
     // Then she is asked, in French, for her first method; the account page is not hers yet
-    let setup = b.open(&done.location().to_owned()).await;
+    let setup = b.open(done.location()).await;
     assert!(
         setup.body.contains("Choisissez comment confirmer"),
         "{}",
