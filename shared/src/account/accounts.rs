@@ -128,6 +128,10 @@ pub struct Accounts {
     pub(super) hash: HashParams,
 }
 
+/// An account id no account has (ids are random tokens): the read an unknown address
+/// makes so that it costs what a known one does.
+const NO_ACCOUNT: &str = "-";
+
 pub(super) fn account_key(user_id: &str) -> Key {
     Key::new(partition(user_id), "ACCOUNT")
 }
@@ -338,12 +342,25 @@ impl Accounts {
         raw_email: &str,
         candidate: &str,
     ) -> Result<Account, AccountError> {
-        let found = match EmailAddress::parse(raw_email) {
-            Ok(email) => match self.owner(&email).await? {
-                Some(user_id) => self.store.get(&account_key(&user_id)).await?,
-                None => None,
-            },
-            Err(_) => None,
+        // Every case makes the same two reads (a claim, then an account), so the store's
+        // latency (DynamoDB in AWS) does not tell them apart either: an address that does
+        // not parse looks up the claim of what was typed, an unknown one an account that
+        // cannot exist.
+        let owner = match EmailAddress::parse(raw_email) {
+            Ok(email) => self.owner(&email).await?,
+            Err(_) => {
+                let typed = raw_email.trim().to_lowercase();
+                let fp = self.fingerprints.of("email", &typed);
+                self.store.get(&claim_key(&fp)).await?;
+                None
+            }
+        };
+        let found = match owner {
+            Some(user_id) => self.store.get(&account_key(&user_id)).await?,
+            None => {
+                self.store.get(&account_key(NO_ACCOUNT)).await?;
+                None
+            }
         };
         let usable = found
             .as_ref()
