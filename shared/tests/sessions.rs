@@ -237,3 +237,20 @@ async fn no_session_starts_for_an_account_that_is_gone() {
     assert!(w.sessions.start_pending("u1").await.is_err());
     assert!(w.sessions.start("u1", Some("totp")).await.is_err());
 }
+
+#[tokio::test]
+async fn what_a_session_satisfies_depends_on_the_factor_it_used() {
+    use passerelle::session::Aal;
+    use passerelle::session::remember::REMEMBERED;
+    let w = world().await;
+    let (_, pending) = w.sessions.start_pending("u1").await.unwrap();
+    assert!(!pending.satisfies(Aal::Default));
+    let (_, app) = w.sessions.start("u1", Some("totp")).await.unwrap();
+    assert!(app.satisfies(Aal::Default) && app.satisfies(Aal::Aal2));
+    assert!(!app.satisfies(Aal::PhishingResistant));
+    let (_, remembered) = w.sessions.start("u1", Some(REMEMBERED)).await.unwrap();
+    assert!(remembered.satisfies(Aal::Default));
+    assert!(!remembered.satisfies(Aal::Aal2));
+    let (_, key) = w.sessions.start("u1", Some("webauthn")).await.unwrap();
+    assert!(key.satisfies(Aal::PhishingResistant));
+}

@@ -1,4 +1,5 @@
-//! moto_server on a free loopback port for the AWS adapters' tests, stopped when dropped
+//! moto_server on a free loopback port for the AWS adapters' tests (through
+//! `moto_atomic.py`, which makes its DynamoDB atomic per request), stopped when dropped
 //! (also when a step fails or panics), by its own process handle.
 
 use std::net::TcpListener;
@@ -17,7 +18,11 @@ impl Moto {
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port for moto: {e}"))?
             .port();
-        let child = Command::new(venv.join("bin/moto_server"))
+        // moto_server, with a lock that makes its DynamoDB as atomic as DynamoDB (see the
+        // script's docstring).
+        let launcher = Path::new(env!("CARGO_MANIFEST_DIR")).join("moto_atomic.py");
+        let child = Command::new(venv.join("bin/python"))
+            .arg(launcher)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

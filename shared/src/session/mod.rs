@@ -70,7 +70,29 @@ pub struct Session {
     pub factor_kind: Option<String>,
 }
 
+/// What an agency may ask of a sign-in (MFA-7, as `acr_values`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aal {
+    /// Password and a factor; a remembered browser counts.
+    Default,
+    /// Password and a factor used in this sign-in: no remembered browser.
+    Aal2,
+    /// Password and a phishing-resistant factor (WebAuthn).
+    PhishingResistant,
+}
+
 impl Session {
+    /// Whether this session meets what an agency asks (the OIDC authorize step sends the
+    /// person to the factor step otherwise).
+    pub fn satisfies(&self, aal: Aal) -> bool {
+        let kind = self.factor_kind.as_deref();
+        match aal {
+            Aal::Default => self.is_complete(),
+            Aal::Aal2 => self.is_complete() && kind != Some(remember::REMEMBERED),
+            Aal::PhishingResistant => self.is_complete() && kind == Some("webauthn"),
+        }
+    }
+
     /// Signed in with password and factor (not just the password).
     pub fn is_complete(&self) -> bool {
         self.factor_ms.is_some()
