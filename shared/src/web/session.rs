@@ -35,6 +35,18 @@ pub struct SignedIn {
     pub session: Session,
 }
 
+impl SignedIn {
+    /// `page` as this signed-in person's: with the idle-timeout warning's timings.
+    pub fn page(&self, state: &WebState, page: Page) -> Page {
+        let now = state.services.clock.now_ms();
+        page.signed_in(SessionTimeout::of(
+            &self.session,
+            &state.session_policy,
+            now,
+        ))
+    }
+}
+
 /// The password stage of a sign-in (or the end of sign-up): only the factor step and
 /// factor set-up take it.
 #[derive(Debug, Clone)]

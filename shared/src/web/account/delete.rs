@@ -19,7 +19,7 @@ use crate::web::forms::{FormErrors, MessagePage, send_mail};
 use crate::web::i18n::Lang;
 use crate::web::mail::MailKind;
 use crate::web::page::{Page, render};
-use crate::web::session::{SessionTimeout, clear_session_cookie};
+use crate::web::session::clear_session_cookie;
 
 #[derive(Template)]
 #[template(path = "account_delete.html")]
@@ -41,22 +41,13 @@ pub fn routes() -> Router<WebState> {
     Router::new().route("/account/delete", get(form).post(delete))
 }
 
-fn with_timeout(state: &WebState, page: Page, recent: &Recent) -> Page {
-    let now = state.services.clock.now_ms();
-    page.signed_in(SessionTimeout::of(
-        &recent.0.session,
-        &state.session_policy,
-        now,
-    ))
-}
-
 async fn form(
     State(state): State<WebState>,
     recent: Recent,
     page: Page,
 ) -> Result<Response, WebError> {
     render(&DeletePage {
-        page: with_timeout(&state, page, &recent),
+        page: recent.page(&state, page),
         errors: FormErrors::default(),
     })
 }
@@ -76,7 +67,7 @@ async fn delete(
     }
     if !errors.is_empty() {
         return render(&DeletePage {
-            page: with_timeout(&state, page, &recent),
+            page: recent.page(&state, page),
             errors,
         });
     }
@@ -97,7 +88,7 @@ async fn delete(
     if !verified {
         errors.add("password", page.t("account-password-current-wrong"));
         return render(&DeletePage {
-            page: with_timeout(&state, page, &recent),
+            page: recent.page(&state, page),
             errors,
         });
     }

@@ -22,7 +22,6 @@ use crate::web::forms::{FormErrors, MessagePage, event_context, link, send_mail}
 use crate::web::mail::MailKind;
 use crate::web::notices::{mask_address, notify_account};
 use crate::web::page::{Page, render};
-use crate::web::session::SessionTimeout;
 
 #[derive(Template)]
 #[template(path = "account_email_add.html")]
@@ -67,19 +66,13 @@ pub fn routes() -> Router<WebState> {
         .route("/account/email/remove", post(remove))
 }
 
-fn signed_in_page(state: &WebState, page: Page, recent: &Recent) -> Page {
-    let policy = state.session_policy;
-    let now = state.services.clock.now_ms();
-    page.signed_in(SessionTimeout::of(&recent.0.session, &policy, now))
-}
-
 async fn add_form(
     State(state): State<WebState>,
     recent: Recent,
     page: Page,
 ) -> Result<Response, WebError> {
     render(&AddEmail {
-        page: signed_in_page(&state, page, &recent),
+        page: recent.page(&state, page),
         email: String::new(),
         errors: FormErrors::default(),
     })
@@ -97,7 +90,7 @@ async fn add(
         Err(p) => {
             errors.add("email", page.t(p.message_id()));
             return render(&AddEmail {
-                page: signed_in_page(&state, page, &recent),
+                page: recent.page(&state, page),
                 email: form.email,
                 errors,
             });
@@ -141,7 +134,7 @@ async fn add(
     }
     if !errors.is_empty() {
         return render(&AddEmail {
-            page: signed_in_page(&state, page, &recent),
+            page: recent.page(&state, page),
             email: form.email,
             errors,
         });

@@ -13,7 +13,7 @@ use crate::store::{Cursor, Item, StoreError};
 use crate::web::WebState;
 use crate::web::error::WebError;
 use crate::web::page::{Page, render};
-use crate::web::session::{SessionTimeout, SignedIn};
+use crate::web::session::SignedIn;
 use crate::web::when::format_utc;
 
 const PAGE_SIZE: u32 = 20;
@@ -89,12 +89,9 @@ async fn show(
             crate::web::mfa::urlencode(c.as_str())
         )
     });
-    let services = state.account_services().await?;
-    let now = state.services.clock.now_ms();
-    let timeout = SessionTimeout::of(&signed_in.session, services.sessions.policy(), now);
     render(&HistoryPage {
         events,
         older_href,
-        page: page.signed_in(timeout),
+        page: signed_in.page(&state, page),
     })
 }

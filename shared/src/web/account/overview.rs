@@ -15,7 +15,7 @@ use crate::web::error::WebError;
 use crate::web::i18n::Lang;
 use crate::web::mfa::factor_label;
 use crate::web::page::{Page, render};
-use crate::web::session::{SessionTimeout, SignedIn};
+use crate::web::session::SignedIn;
 use crate::web::when::format_utc;
 
 /// Events shown on the page itself; the history page has the rest.
@@ -144,8 +144,6 @@ async fn show(
         "browsers-forgotten" => Some(page.t("account-done-browsers-forgotten")),
         _ => None,
     });
-    let now = state.services.clock.now_ms();
-    let timeout = SessionTimeout::of(&signed_in.session, services.sessions.policy(), now);
     render(&AccountPage {
         notice,
         can_add_email: (emails.len() as i64) < crate::account::accounts::MAX_ADDRESSES,
@@ -156,6 +154,6 @@ async fn show(
         locales,
         devices,
         events,
-        page: page.signed_in(timeout),
+        page: signed_in.page(&state, page),
     })
 }

@@ -21,7 +21,7 @@ use crate::web::forms::{FormErrors, event_context, password_messages};
 use crate::web::mail::MailKind;
 use crate::web::notices::notify_account;
 use crate::web::page::{Page, render};
-use crate::web::session::{SessionTimeout, see_other_with, session_cookie};
+use crate::web::session::{see_other_with, session_cookie};
 
 /// How often a change retries when another change or sign-in commits first.
 const ATTEMPTS: usize = 3;
@@ -47,22 +47,13 @@ pub fn routes() -> Router<WebState> {
     Router::new().route("/account/password", get(form).post(change))
 }
 
-fn with_timeout(state: &WebState, page: Page, recent: &Recent) -> Page {
-    let now = state.services.clock.now_ms();
-    page.signed_in(SessionTimeout::of(
-        &recent.0.session,
-        &state.session_policy,
-        now,
-    ))
-}
-
 async fn form(
     State(state): State<WebState>,
     recent: Recent,
     page: Page,
 ) -> Result<Response, WebError> {
     render(&PasswordPage {
-        page: with_timeout(&state, page, &recent),
+        page: recent.page(&state, page),
         errors: FormErrors::default(),
         feedback: Vec::new(),
     })
@@ -84,7 +75,7 @@ async fn change(
     }
     if !errors.is_empty() {
         return render(&PasswordPage {
-            page: with_timeout(&state, page, &recent),
+            page: recent.page(&state, page),
             errors,
             feedback: Vec::new(),
         });
@@ -121,7 +112,7 @@ async fn change(
             Err(AccountError::InvalidCredentials) => {
                 errors.add("current", page.t("account-password-current-wrong"));
                 return render(&PasswordPage {
-                    page: with_timeout(&state, page, &recent),
+                    page: recent.page(&state, page),
                     errors,
                     feedback: Vec::new(),
                 });
@@ -130,7 +121,7 @@ async fn change(
                 let (message, feedback) = password_messages(&page, &problem);
                 errors.add("password", message);
                 return render(&PasswordPage {
-                    page: with_timeout(&state, page, &recent),
+                    page: recent.page(&state, page),
                     errors,
                     feedback,
                 });

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::Method;
 use http::request::Parts;
 
+use crate::web::Page;
 use crate::web::WebState;
 use crate::web::locale::Locale;
 use crate::web::mfa::urlencode;
@@ -15,6 +16,13 @@ use crate::web::session::SignedIn;
 /// A complete session whose last factor is recent.
 #[derive(Debug, Clone)]
 pub struct Recent(pub SignedIn);
+
+impl Recent {
+    /// `page` as this signed-in person's: with the idle-timeout warning.
+    pub fn page(&self, state: &WebState, page: Page) -> Page {
+        self.0.page(state, page)
+    }
+}
 
 /// Where a form page is, for a stale POST: its GET twin (`/account/password`), or the
 /// account page.

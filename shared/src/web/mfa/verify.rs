@@ -178,25 +178,74 @@ fn other_methods(page: &Page, return_to: &str) -> Vec<(String, String)> {
     )]
 }
 
-fn totp_page(
+/// The three code steps differ only in wording, address and field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Totp,
+    Backup,
+    Phone,
+}
+
+impl Step {
+    fn ids(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Step::Totp => ("signin-totp-title", "signin-totp-lead", "/sign-in/totp"),
+            Step::Backup => (
+                "signin-backup-title",
+                "signin-backup-lead",
+                "/sign-in/backup-code",
+            ),
+            Step::Phone => (
+                "signin-phone-title",
+                "signin-phone-lead",
+                "/sign-in/phone/code",
+            ),
+        }
+    }
+
+    fn kind(self) -> FactorKind {
+        match self {
+            Step::Totp => FactorKind::Totp,
+            Step::Backup => FactorKind::BackupCodes,
+            Step::Phone => FactorKind::Phone,
+        }
+    }
+}
+
+/// A step's code form. `challenge` is the phone code's id (empty for the others);
+/// "remember this browser" is offered while signing in, not when asked again.
+fn step_page(
     page: Page,
+    step: Step,
+    current: &AnySession,
+    challenge: &str,
     return_to: &str,
     errors: FormErrors,
     warning: Option<String>,
-    signing_in: bool,
 ) -> CodeEntry {
+    let (title, lead, action) = step.ids();
+    let mut hidden = vec![("return_to", local_path(return_to).to_owned())];
+    if step == Step::Phone {
+        hidden.insert(0, ("c", challenge.to_owned()));
+    }
     CodeEntry {
-        title: page.t("signin-totp-title"),
-        lead: page.t("signin-totp-lead"),
-        action: page.href("/sign-in/totp"),
-        hidden: vec![("return_to", local_path(return_to).to_owned())],
+        title: page.t(title),
+        lead: page.t(lead),
+        action: page.href(action),
+        hidden,
         errors,
         warning,
-        backup_code: false,
-        offer_remember: signing_in,
+        backup_code: step == Step::Backup,
+        offer_remember: !current.session.is_complete(),
         links: other_methods(&page, return_to),
         page,
     }
+}
+
+/// Six digits, spaces ignored; anything else is wrong without asking the store.
+fn six_digits(code: &str) -> Option<String> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
 }
 
 async fn totp_form(
@@ -204,13 +253,124 @@ async fn totp_form(
     page: Page,
     Query(q): Query<StepQuery>,
 ) -> Result<Response, WebError> {
-    render(&totp_page(
+    let form = step_page(
         page,
+        Step::Totp,
+        &current,
+        "",
         &q.return_to,
         FormErrors::default(),
         None,
-        !current.session.is_complete(),
-    ))
+    );
+    render(&form)
+}
+
+async fn backup_form(
+    current: AnySession,
+    page: Page,
+    Query(q): Query<StepQuery>,
+) -> Result<Response, WebError> {
+    let form = step_page(
+        page,
+        Step::Backup,
+        &current,
+        "",
+        &q.return_to,
+        FormErrors::default(),
+        None,
+    );
+    render(&form)
+}
+
+async fn phone_form(
+    current: AnySession,
+    page: Page,
+    Query(q): Query<StepQuery>,
+) -> Result<Response, WebError> {
+    let form = step_page(
+        page,
+        Step::Phone,
+        &current,
+        &q.c,
+        &q.return_to,
+        FormErrors::default(),
+        None,
+    );
+    render(&form)
+}
+
+/// What a code step does with the store's answer: on, or the form again with the
+/// message (and the lock warning) after counting the failure.
+async fn outcome(
+    state: &WebState,
+    page: Page,
+    headers: &HeaderMap,
+    current: &AnySession,
+    step: Step,
+    form: &CodeForm,
+    accepted: Result<Option<u32>, &'static str>,
+) -> Result<Response, WebError> {
+    let remember = form.remember.is_some();
+    match accepted {
+        // The last backup code is gone: straight on to new ones.
+        Ok(Some(0)) if step == Step::Backup => {
+            factor_passed(
+                state,
+                &page,
+                headers,
+                current,
+                step.kind(),
+                "/mfa/backup-codes",
+                remember,
+            )
+            .await
+        }
+        Ok(Some(_)) => {
+            factor_passed(
+                state,
+                &page,
+                headers,
+                current,
+                step.kind(),
+                &form.return_to,
+                remember,
+            )
+            .await
+        }
+        Ok(None) => {
+            let warning = wrong_code(state, &page, &current.session.user_id).await?;
+            let mut errors = FormErrors::default();
+            let id = if step == Step::Backup {
+                "mfa-backup-code-wrong"
+            } else {
+                "mfa-code-wrong"
+            };
+            errors.add("code", page.t(id));
+            render(&step_page(
+                page,
+                step,
+                current,
+                &form.c,
+                &form.return_to,
+                errors,
+                warning,
+            ))
+        }
+        // Not the person's mistake (an expired phone code): say so, count nothing.
+        Err(message) => {
+            let mut errors = FormErrors::default();
+            errors.add("code", page.t(message));
+            render(&step_page(
+                page,
+                step,
+                current,
+                &form.c,
+                &form.return_to,
+                errors,
+                None,
+            ))
+        }
+    }
 }
 
 async fn totp(
@@ -222,74 +382,21 @@ async fn totp(
 ) -> Result<Response, WebError> {
     let user = current.session.user_id.clone();
     unlocked(&state, &user).await?;
-    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
     let services = state.account_services().await?;
-    let accepted = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        services.factors.verify_totp(&user, &code).await?
-    } else {
-        None
+    let accepted = match six_digits(&form.code) {
+        Some(code) => services.factors.verify_totp(&user, &code).await?.map(|_| 1),
+        None => None,
     };
-    match accepted {
-        Some(_) => {
-            factor_passed(
-                &state,
-                &page,
-                &headers,
-                &current,
-                FactorKind::Totp,
-                &form.return_to,
-                form.remember.is_some(),
-            )
-            .await
-        }
-        None => {
-            let warning = wrong_code(&state, &page, &user).await?;
-            let mut errors = FormErrors::default();
-            errors.add("code", page.t("mfa-code-wrong"));
-            render(&totp_page(
-                page,
-                &form.return_to,
-                errors,
-                warning,
-                !current.session.is_complete(),
-            ))
-        }
-    }
-}
-
-fn backup_page(
-    page: Page,
-    return_to: &str,
-    errors: FormErrors,
-    warning: Option<String>,
-    signing_in: bool,
-) -> CodeEntry {
-    CodeEntry {
-        title: page.t("signin-backup-title"),
-        lead: page.t("signin-backup-lead"),
-        action: page.href("/sign-in/backup-code"),
-        hidden: vec![("return_to", local_path(return_to).to_owned())],
-        errors,
-        warning,
-        backup_code: true,
-        offer_remember: signing_in,
-        links: other_methods(&page, return_to),
+    outcome(
+        &state,
         page,
-    }
-}
-
-async fn backup_form(
-    current: AnySession,
-    page: Page,
-    Query(q): Query<StepQuery>,
-) -> Result<Response, WebError> {
-    render(&backup_page(
-        page,
-        &q.return_to,
-        FormErrors::default(),
-        None,
-        !current.session.is_complete(),
-    ))
+        &headers,
+        &current,
+        Step::Totp,
+        &form,
+        Ok(accepted),
+    )
+    .await
 }
 
 async fn backup(
@@ -302,50 +409,51 @@ async fn backup(
     let user = current.session.user_id.clone();
     unlocked(&state, &user).await?;
     let services = state.account_services().await?;
-    let used = if form.code.len() <= 40 {
+    let remaining = if form.code.len() <= 40 {
         services.factors.use_backup_code(&user, &form.code).await?
     } else {
         None
     };
-    match used {
-        // The last code is gone: straight on to new ones.
-        Some(0) => {
-            factor_passed(
-                &state,
-                &page,
-                &headers,
-                &current,
-                FactorKind::BackupCodes,
-                "/mfa/backup-codes",
-                form.remember.is_some(),
-            )
-            .await
-        }
-        Some(_) => {
-            factor_passed(
-                &state,
-                &page,
-                &headers,
-                &current,
-                FactorKind::BackupCodes,
-                &form.return_to,
-                form.remember.is_some(),
-            )
-            .await
-        }
-        None => {
-            let warning = wrong_code(&state, &page, &user).await?;
-            let mut errors = FormErrors::default();
-            errors.add("code", page.t("mfa-backup-code-wrong"));
-            render(&backup_page(
-                page,
-                &form.return_to,
-                errors,
-                warning,
-                !current.session.is_complete(),
-            ))
-        }
-    }
+    outcome(
+        &state,
+        page,
+        &headers,
+        &current,
+        Step::Backup,
+        &form,
+        Ok(remaining),
+    )
+    .await
+}
+
+async fn phone(
+    State(state): State<WebState>,
+    current: AnySession,
+    page: Page,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<Response, WebError> {
+    let user = current.session.user_id.clone();
+    unlocked(&state, &user).await?;
+    let services = state.account_services().await?;
+    let accepted = match six_digits(&form.code) {
+        Some(code) => match services.factors.verify_phone(&user, &form.c, &code).await {
+            Ok(found) => Ok(found.map(|_| 1)),
+            Err(MfaError::CodeExpired | MfaError::NotFound) => Err("mfa-phone-code-expired"),
+            Err(e) => return Err(e.into()),
+        },
+        None => Ok(None),
+    };
+    outcome(
+        &state,
+        page,
+        &headers,
+        &current,
+        Step::Phone,
+        &form,
+        accepted,
+    )
+    .await
 }
 
 async fn phone_send(
@@ -371,104 +479,4 @@ async fn phone_send(
         ));
     }
     Ok(Redirect::to(&page.href(&to)).into_response())
-}
-
-fn phone_page(
-    page: Page,
-    challenge: &str,
-    return_to: &str,
-    errors: FormErrors,
-    warning: Option<String>,
-    signing_in: bool,
-) -> CodeEntry {
-    CodeEntry {
-        title: page.t("signin-phone-title"),
-        lead: page.t("signin-phone-lead"),
-        action: page.href("/sign-in/phone/code"),
-        hidden: vec![
-            ("c", challenge.to_owned()),
-            ("return_to", local_path(return_to).to_owned()),
-        ],
-        errors,
-        warning,
-        backup_code: false,
-        offer_remember: signing_in,
-        links: other_methods(&page, return_to),
-        page,
-    }
-}
-
-async fn phone_form(
-    current: AnySession,
-    page: Page,
-    Query(q): Query<StepQuery>,
-) -> Result<Response, WebError> {
-    render(&phone_page(
-        page,
-        &q.c,
-        &q.return_to,
-        FormErrors::default(),
-        None,
-        !current.session.is_complete(),
-    ))
-}
-
-async fn phone(
-    State(state): State<WebState>,
-    current: AnySession,
-    page: Page,
-    headers: HeaderMap,
-    CsrfForm(form): CsrfForm<CodeForm>,
-) -> Result<Response, WebError> {
-    let user = current.session.user_id.clone();
-    unlocked(&state, &user).await?;
-    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
-    let services = state.account_services().await?;
-    let accepted = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        match services.factors.verify_phone(&user, &form.c, &code).await {
-            Ok(found) => found,
-            Err(MfaError::CodeExpired | MfaError::NotFound) => {
-                let mut errors = FormErrors::default();
-                errors.add("code", page.t("mfa-phone-code-expired"));
-                return render(&phone_page(
-                    page,
-                    &form.c,
-                    &form.return_to,
-                    errors,
-                    None,
-                    !current.session.is_complete(),
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        None
-    };
-    match accepted {
-        Some(_) => {
-            factor_passed(
-                &state,
-                &page,
-                &headers,
-                &current,
-                FactorKind::Phone,
-                &form.return_to,
-                form.remember.is_some(),
-            )
-            .await
-        }
-        None => {
-            let warning = wrong_code(&state, &page, &user).await?;
-            let mut errors = FormErrors::default();
-            errors.add("code", page.t("mfa-code-wrong"));
-            render(&phone_page(
-                page,
-                &form.c,
-                &form.return_to,
-                errors,
-                warning,
-                !current.session.is_complete(),
-            ))
-        }
-    }
 }
