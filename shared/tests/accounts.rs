@@ -10,11 +10,11 @@ use passerelle::account::links::LinkToken;
 use passerelle::account::password::PasswordProblem;
 use passerelle::account::password_hash::HashParams;
 use passerelle::clock::{Clock, ManualClock};
+use passerelle::config::EmbeddedConfig;
 use passerelle::envelope::{CacheLimits, Envelope};
 use passerelle::keys::local::LocalKeyService;
 use passerelle::random::OsRandom;
-use passerelle::sqlite::Db;
-use passerelle::store::embedded::EmbeddedStore;
+use passerelle::services::Services;
 use passerelle::store::{Key, Query, Store};
 
 /// Cheap argon2 for tests; the defaults are checked in the password-hash module.
@@ -36,17 +36,18 @@ struct World {
 async fn world_with(params: HashParams) -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::at_ms(1_800_000_000_000));
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::new(
-        Db::in_dir(dir.path()).unwrap(),
-        clock.clone() as Arc<dyn Clock>,
-    ));
-    let keys = Arc::new(LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap());
-    let envelope = Arc::new(Envelope::new(
-        keys,
+    // The embedded adapters, as the local stack builds them.
+    let services = Services::embedded(
+        &EmbeddedConfig {
+            data_dir: dir.path().to_path_buf(),
+            max_receives: 5,
+        },
         clock.clone() as Arc<dyn Clock>,
         Arc::new(OsRandom),
-        CacheLimits::default(),
-    ));
+    )
+    .unwrap();
+    let store = Arc::clone(&services.store);
+    let envelope = Arc::clone(&services.envelope);
     let accounts = Accounts::new(
         Arc::clone(&store),
         envelope,

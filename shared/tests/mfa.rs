@@ -9,13 +9,11 @@ use passerelle::account::email::EmailAddress;
 use passerelle::account::events::{EventContext, history};
 use passerelle::account::password_hash::HashParams;
 use passerelle::clock::{Clock, ManualClock};
-use passerelle::envelope::{CacheLimits, Envelope};
-use passerelle::keys::local::LocalKeyService;
+use passerelle::config::EmbeddedConfig;
 use passerelle::mfa::totp::{code_at_step, step_at};
 use passerelle::mfa::{FactorKind, FactorSummary, Factors, MfaError, PhoneDelivery};
 use passerelle::random::OsRandom;
-use passerelle::sqlite::Db;
-use passerelle::store::embedded::EmbeddedStore;
+use passerelle::services::Services;
 use passerelle::store::{Query, Store};
 
 const FAST: HashParams = HashParams {
@@ -38,17 +36,18 @@ async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     // Mid-step, so that a test's own steps do not straddle a boundary by accident.
     let clock = Arc::new(ManualClock::at_ms(1_800_000_015_000));
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::new(
-        Db::in_dir(dir.path()).unwrap(),
-        clock.clone() as Arc<dyn Clock>,
-    ));
-    let keys = Arc::new(LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap());
-    let envelope = Arc::new(Envelope::new(
-        keys,
+    // The embedded adapters, as the local stack builds them.
+    let services = Services::embedded(
+        &EmbeddedConfig {
+            data_dir: dir.path().to_path_buf(),
+            max_receives: 5,
+        },
         clock.clone() as Arc<dyn Clock>,
         Arc::new(OsRandom),
-        CacheLimits::default(),
-    ));
+    )
+    .unwrap();
+    let store = Arc::clone(&services.store);
+    let envelope = Arc::clone(&services.envelope);
     let accounts = Accounts::new(
         Arc::clone(&store),
         Arc::clone(&envelope),

@@ -67,12 +67,11 @@ use passerelle::account::email::EmailAddress;
 use passerelle::account::events::EventContext;
 use passerelle::account::password_hash::HashParams;
 use passerelle::clock::{Clock, SystemClock};
-use passerelle::envelope::{CacheLimits, Envelope};
-use passerelle::keys::local::LocalKeyService;
+use passerelle::config::EmbeddedConfig;
+use passerelle::envelope::Envelope;
 use passerelle::random::{OsRandom, Random};
-use passerelle::sqlite::Db;
+use passerelle::services::Services;
 use passerelle::store::Store;
-use passerelle::store::embedded::EmbeddedStore;
 
 /// Rounds timed and kept: 40 samples per case.
 const ROUNDS: usize = 40;
@@ -235,17 +234,18 @@ async fn world(hash: HashParams) -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let random: Arc<dyn Random> = Arc::new(OsRandom);
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::new(
-        Db::in_dir(dir.path()).unwrap(),
-        Arc::clone(&clock),
-    ));
-    let keys = Arc::new(LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap());
-    let envelope = Arc::new(Envelope::new(
-        keys,
+    // The embedded adapters, as the local stack builds them.
+    let services = Services::embedded(
+        &EmbeddedConfig {
+            data_dir: dir.path().to_path_buf(),
+            max_receives: 5,
+        },
         Arc::clone(&clock),
         Arc::clone(&random),
-        CacheLimits::default(),
-    ));
+    )
+    .unwrap();
+    let store = Arc::clone(&services.store);
+    let envelope = Arc::clone(&services.envelope);
     let accounts = accounts_with(&store, &envelope, &clock, &random, hash).await;
     World {
         _dir: dir,

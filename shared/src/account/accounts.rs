@@ -204,6 +204,19 @@ impl Accounts {
         Ok(item.as_ref().and_then(to_account))
     }
 
+    /// The live item of an emailed link (not expired, not used up), or
+    /// [`AccountError::LinkInvalid`].
+    pub(super) async fn live_link(
+        &self,
+        token: &LinkToken,
+        kind: LinkKind,
+    ) -> Result<Item, AccountError> {
+        self.store
+            .get(&token.key(kind))
+            .await?
+            .ok_or(AccountError::LinkInvalid)
+    }
+
     /// The account an address belongs to, if any.
     pub(super) async fn owner(&self, email: &EmailAddress) -> Result<Option<String>, AccountError> {
         let claim = self.store.get(&claim_key(&self.email_fp(email))).await?;
@@ -237,11 +250,7 @@ impl Accounts {
     /// The address a sign-up link confirms, while the link is valid (the link is not
     /// used up: the person still has to choose a password).
     pub async fn signup_email(&self, token: &LinkToken) -> Result<EmailAddress, AccountError> {
-        let item = self
-            .store
-            .get(&token.key(LinkKind::ConfirmSignup))
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let item = self.live_link(token, LinkKind::ConfirmSignup).await?;
         self.link_email(&item).await
     }
 
@@ -263,12 +272,8 @@ impl Accounts {
         new_password: &str,
         ctx: &EventContext,
     ) -> Result<Account, AccountError> {
-        let link_key = token.key(LinkKind::ConfirmSignup);
-        let link = self
-            .store
-            .get(&link_key)
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let link = self.live_link(token, LinkKind::ConfirmSignup).await?;
+        let link_key = link.key.clone();
         let email = self.link_email(&link).await?;
         password::check(new_password, email.as_str())?;
         let locale = link.str("locale").unwrap_or("en").to_owned();
@@ -436,11 +441,7 @@ impl Accounts {
     /// used up): the reset page checks the link with it before showing the form, and
     /// the "password changed" notice goes to it.
     pub async fn reset_address(&self, token: &LinkToken) -> Result<EmailAddress, AccountError> {
-        let link = self
-            .store
-            .get(&token.key(LinkKind::ResetPassword))
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let link = self.live_link(token, LinkKind::ResetPassword).await?;
         let (Some(user_id), Some(fp)) = (link.str("user"), link.str("fp")) else {
             return Err(AccountError::LinkInvalid);
         };
@@ -455,12 +456,8 @@ impl Accounts {
         new_password: &str,
         ctx: &EventContext,
     ) -> Result<Account, AccountError> {
-        let link_key = token.key(LinkKind::ResetPassword);
-        let link = self
-            .store
-            .get(&link_key)
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let link = self.live_link(token, LinkKind::ResetPassword).await?;
+        let link_key = link.key.clone();
         let (Some(user_id), Some(fp)) = (link.str("user"), link.str("fp")) else {
             return Err(AccountError::LinkInvalid);
         };

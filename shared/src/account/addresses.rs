@@ -152,11 +152,7 @@ impl Accounts {
     /// The address an add-address link would add, while the link is valid (it is not
     /// used up): the confirmation page shows it before the person confirms.
     pub async fn add_address_link(&self, token: &LinkToken) -> Result<EmailAddress, AccountError> {
-        let link = self
-            .store
-            .get(&token.key(LinkKind::ConfirmEmail))
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let link = self.live_link(token, LinkKind::ConfirmEmail).await?;
         self.link_email(&link).await
     }
 
@@ -170,12 +166,8 @@ impl Accounts {
         token: &LinkToken,
         ctx: &EventContext,
     ) -> Result<(Account, EmailAddress), AccountError> {
-        let link_key = token.key(LinkKind::ConfirmEmail);
-        let link = self
-            .store
-            .get(&link_key)
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let link = self.live_link(token, LinkKind::ConfirmEmail).await?;
+        let link_key = link.key.clone();
         let user_id = link
             .str("user")
             .ok_or(AccountError::LinkInvalid)?

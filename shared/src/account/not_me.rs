@@ -32,12 +32,8 @@ impl Accounts {
         token: &LinkToken,
         ctx: &EventContext,
     ) -> Result<(Account, Vec<EmailAddress>), AccountError> {
-        let link_key = token.key(LinkKind::NotMe);
-        let link = self
-            .store
-            .get(&link_key)
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let link = self.live_link(token, LinkKind::NotMe).await?;
+        let link_key = link.key.clone();
         let user_id = link.str("user").ok_or(AccountError::LinkInvalid)?;
         let (account, addresses) = match self.addresses_for_mail(user_id).await {
             Ok(found) => found,

@@ -112,12 +112,8 @@ impl Accounts {
         token: &LinkToken,
         ctx: &EventContext,
     ) -> Result<Account, AccountError> {
-        let link_key = token.key(LinkKind::AccountResetCancel);
-        let link = self
-            .store
-            .get(&link_key)
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let link = self.live_link(token, LinkKind::AccountResetCancel).await?;
+        let link_key = link.key.clone();
         let user_id = link.str("user").ok_or(AccountError::LinkInvalid)?;
         let account = self
             .account(user_id)
@@ -306,12 +302,8 @@ impl Accounts {
         &self,
         token: &LinkToken,
     ) -> Result<(Account, Vec<EmailAddress>), AccountError> {
-        let link_key = token.key(LinkKind::AccountResetDelete);
-        let link = self
-            .store
-            .get(&link_key)
-            .await?
-            .ok_or(AccountError::LinkInvalid)?;
+        let link = self.live_link(token, LinkKind::AccountResetDelete).await?;
+        let link_key = link.key.clone();
         let (Some(user_id), Some(requested)) = (link.str("user"), link.num("requested_ms")) else {
             return Err(AccountError::LinkInvalid);
         };

@@ -8,17 +8,18 @@ use super::forms::{link, send_mail};
 use super::i18n::Lang;
 use super::mail::MailKind;
 
-/// Mails `notice` (given the not-me URL) to every address of `user_id`.
+/// Mails `notice` to every address of `user_id`; it is built once, given the account's
+/// email language and the not-me URL.
 pub async fn notify_account(
     state: &WebState,
     user_id: &str,
-    notice: impl Fn(String) -> MailKind,
+    notice: impl FnOnce(Lang, String) -> MailKind,
 ) -> Result<(), WebError> {
     let accounts = &state.account_services().await?.accounts;
     let (account, addresses) = accounts.addresses_for_mail(user_id).await?;
     let lang = Lang::from_code(&account.locale).unwrap_or(Lang::En);
     let token = accounts.not_me_link(user_id).await?;
-    let kind = notice(link(state, lang, "/not-me", Some(token.as_str())));
+    let kind = notice(lang, link(state, lang, "/not-me", Some(token.as_str())));
     for address in &addresses {
         send_mail(state, &kind, lang, address.as_str()).await?;
     }

@@ -193,9 +193,8 @@ async fn confirm(
     let ctx = event_context(&headers);
     match services.accounts.confirm_add_address(&token, &ctx).await {
         Ok((account, address)) => {
-            let masked = mask_address(address.as_str());
-            notify_account(&state, &account.id, |not_me_url| MailKind::EmailAdded {
-                address_masked: masked.clone(),
+            notify_account(&state, &account.id, |_, not_me_url| MailKind::EmailAdded {
+                address_masked: mask_address(address.as_str()),
                 not_me_url,
             })
             .await?;
@@ -231,7 +230,7 @@ async fn remove(
     {
         Ok(removed) => {
             let masked = mask_address(removed.as_str());
-            notify_account(&state, &user, |not_me_url| MailKind::EmailRemoved {
+            notify_account(&state, &user, |_, not_me_url| MailKind::EmailRemoved {
                 address_masked: masked.clone(),
                 not_me_url,
             })

@@ -14,7 +14,6 @@ use crate::web::WebState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::WebError;
 use crate::web::forms::{MessagePage, event_context};
-use crate::web::i18n::Lang;
 use crate::web::mail::MailKind;
 use crate::web::mfa::factor_label;
 use crate::web::notices::notify_account;
@@ -81,15 +80,8 @@ async fn remove(
         Ok(removed) => {
             // Fewer ways in: remembered browsers go too (ACC-4).
             services.remembered.forget_all(&user).await?;
-            let lang = services
-                .accounts
-                .account(&user)
-                .await?
-                .and_then(|a| Lang::from_code(&a.locale))
-                .unwrap_or(Lang::En);
-            let label = factor_label(lang, &removed);
-            notify_account(&state, &user, |not_me_url| MailKind::FactorRemoved {
-                factor: label.clone(),
+            notify_account(&state, &user, |lang, not_me_url| MailKind::FactorRemoved {
+                factor: factor_label(lang, &removed),
                 not_me_url,
             })
             .await?;

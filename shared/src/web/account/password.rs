@@ -99,7 +99,7 @@ async fn change(
         {
             Ok(_) => {
                 services.limiter.reset(&SIGN_IN_FAILURES, &subject).await?;
-                notify_account(&state, &user, |not_me_url| MailKind::PasswordChanged {
+                notify_account(&state, &user, |_, not_me_url| MailKind::PasswordChanged {
                     not_me_url,
                 })
                 .await?;

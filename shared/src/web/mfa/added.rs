@@ -10,7 +10,6 @@ use super::finish::complete_sign_in;
 use super::names::factor_label;
 use crate::mfa::FactorSummary;
 use crate::web::error::WebError;
-use crate::web::i18n::Lang;
 use crate::web::mail::MailKind;
 use crate::web::notices::notify_account;
 use crate::web::session::AnySession;
@@ -56,15 +55,8 @@ pub async fn notify_added(
     user_id: &str,
     factor: &FactorSummary,
 ) -> Result<(), WebError> {
-    let accounts = &state.account_services().await?.accounts;
-    let lang = accounts
-        .account(user_id)
-        .await?
-        .and_then(|a| Lang::from_code(&a.locale))
-        .unwrap_or(Lang::En);
-    let label = factor_label(lang, factor);
-    notify_account(state, user_id, |not_me_url| MailKind::FactorAdded {
-        factor: label.clone(),
+    notify_account(state, user_id, |lang, not_me_url| MailKind::FactorAdded {
+        factor: factor_label(lang, factor),
         not_me_url,
     })
     .await

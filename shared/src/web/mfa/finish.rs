@@ -134,13 +134,10 @@ pub async fn complete_sign_in(
         .cancel_account_reset_for(&user_id, &ctx)
         .await?;
     if seen == Seen::New {
-        let when = format_utc(now);
-        let device_name = ctx.device.clone().unwrap_or_default();
-        let place = ctx.place.clone();
-        notify_account(state, &user_id, |not_me_url| MailKind::NewDeviceSignIn {
-            when: when.clone(),
-            device: device_name.clone(),
-            place: place.clone(),
+        notify_account(state, &user_id, |_, not_me_url| MailKind::NewDeviceSignIn {
+            when: format_utc(now),
+            device: ctx.device.clone().unwrap_or_default(),
+            place: ctx.place.clone(),
             not_me_url,
         })
         .await?;

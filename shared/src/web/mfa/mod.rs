@@ -10,6 +10,7 @@
 mod access;
 mod added;
 mod backup_codes;
+mod code;
 mod finish;
 mod names;
 mod phone;

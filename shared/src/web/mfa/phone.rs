@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::access::{FactorAccess, urlencode};
 use super::added::method_added;
+use super::code::six_digits;
 use crate::mfa::{MfaError, PhoneChallenge, PhoneDelivery};
 use crate::notify::job::{self, Outgoing};
 use crate::notify::{Channel, Sms};
@@ -205,12 +206,11 @@ async fn confirm(
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<Response, WebError> {
     let services = state.account_services().await?;
-    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
     let mut errors = FormErrors::default();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+    let Some(code) = six_digits(&form.code) else {
         errors.add("code", page.t("mfa-code-format"));
         return render(&confirm_page(page, &form.c, errors));
-    }
+    };
     let ctx = event_context(&headers);
     match services
         .factors

@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::access::FactorAccess;
 use super::added::method_added;
-use crate::mfa::{MfaError, TotpEnrollment};
+use super::code::six_digits;
+use crate::mfa::{MfaError, TotpEnrollment, valid_name};
 use crate::web::WebState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::WebError;
@@ -118,17 +119,17 @@ async fn confirm(
         Err(e) => return Err(e.into()),
     };
     let mut errors = FormErrors::default();
-    let name = form.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 40 {
+    let name = valid_name(&form.name).ok();
+    if name.is_none() {
         errors.add("name", page.t("mfa-name-invalid"));
     }
-    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+    let code = six_digits(&form.code);
+    if code.is_none() {
         errors.add("code", page.t("mfa-code-format"));
     }
-    if !errors.is_empty() {
+    let (Some(name), Some(code)) = (name, code) else {
         return render(&page_for(page, &enrollment, form.name, errors));
-    }
+    };
     let ctx = event_context(&headers);
     match services
         .factors

@@ -15,6 +15,7 @@ use http::HeaderMap;
 use serde::Deserialize;
 
 use super::access::urlencode;
+use super::code::six_digits;
 use super::finish::factor_passed;
 use super::names::factor_label;
 use super::phone::{CodeEntry, send_code};
@@ -242,10 +243,23 @@ fn step_page(
     }
 }
 
-/// Six digits, spaces ignored; anything else is wrong without asking the store.
-fn six_digits(code: &str) -> Option<String> {
-    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+/// GET of a code step: its empty form.
+fn code_form(
+    step: Step,
+    current: &AnySession,
+    page: Page,
+    q: &StepQuery,
+) -> Result<Response, WebError> {
+    let errors = FormErrors::default();
+    render(&step_page(
+        page,
+        step,
+        current,
+        &q.c,
+        &q.return_to,
+        errors,
+        None,
+    ))
 }
 
 async fn totp_form(
@@ -253,16 +267,7 @@ async fn totp_form(
     page: Page,
     Query(q): Query<StepQuery>,
 ) -> Result<Response, WebError> {
-    let form = step_page(
-        page,
-        Step::Totp,
-        &current,
-        "",
-        &q.return_to,
-        FormErrors::default(),
-        None,
-    );
-    render(&form)
+    code_form(Step::Totp, &current, page, &q)
 }
 
 async fn backup_form(
@@ -270,16 +275,7 @@ async fn backup_form(
     page: Page,
     Query(q): Query<StepQuery>,
 ) -> Result<Response, WebError> {
-    let form = step_page(
-        page,
-        Step::Backup,
-        &current,
-        "",
-        &q.return_to,
-        FormErrors::default(),
-        None,
-    );
-    render(&form)
+    code_form(Step::Backup, &current, page, &q)
 }
 
 async fn phone_form(
@@ -287,16 +283,7 @@ async fn phone_form(
     page: Page,
     Query(q): Query<StepQuery>,
 ) -> Result<Response, WebError> {
-    let form = step_page(
-        page,
-        Step::Phone,
-        &current,
-        &q.c,
-        &q.return_to,
-        FormErrors::default(),
-        None,
-    );
-    render(&form)
+    code_form(Step::Phone, &current, page, &q)
 }
 
 /// What a code step does with the store's answer: on, or the form again with the
