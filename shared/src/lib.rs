@@ -19,12 +19,16 @@ pub mod session;
 pub mod store;
 pub mod telemetry;
 
+#[cfg(feature = "api")]
+pub mod api;
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
 #[cfg(feature = "web")]

@@ -3,6 +3,8 @@
 //! functions use.
 #![forbid(unsafe_code)]
 
+pub mod demo;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,8 +44,24 @@ pub fn state(config: &Config, services: &Arc<Services>) -> WebState {
 
 /// The router of every HTTP function, as one application.
 pub fn app(config: &Config, services: &Arc<Services>) -> axum::Router {
-    // Later functions' routers merge here, each as its Lambda would serve it.
-    router(state(config, services))
+    // Each function's router, as its Lambda would serve it: the JSON endpoints of the
+    // `oidc` and `token` functions first, every page (site and oidc) behind them.
+    let state = state(config, services);
+    passerelle::api::router(state.api.clone()).merge(router(state))
+}
+
+/// [`app`] with the demo agency at `/demo/` (embedded backend only: its key lives in the
+/// data directory, and a deployment has real agencies instead).
+pub async fn app_with_demo(
+    config: &Config,
+    services: &Arc<Services>,
+) -> Result<axum::Router, String> {
+    let app = app(config, services);
+    let passerelle::config::Backend::Embedded(embedded) = &config.backend else {
+        return Ok(app);
+    };
+    let demo = demo::register(&state(config, services), &embedded.data_dir).await?;
+    Ok(demo::routes(demo).merge(app))
 }
 
 /// Starts the queue consumers, the scheduled jobs (the account-reset job every

@@ -10,8 +10,11 @@ async fn main() {
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => serve().await,
         Some("rotate-root-key") => rotate_root_key(),
+        Some("agency") => agency(std::env::args().skip(2).collect()).await,
+        Some("signing-keys") => signing_keys(std::env::args().nth(2).as_deref()).await,
         Some(other) => exit_with(&format!(
-            "unknown command {other:?}: use `serve` (the default) or `rotate-root-key`"
+            "unknown command {other:?}: use `serve` (the default), `rotate-root-key`, \
+             `agency put FILE | show CLIENT_ID | remove CLIENT_ID` or `signing-keys list | rotate`"
         )),
     }
 }
@@ -41,6 +44,83 @@ fn rotate_root_key() {
     }
 }
 
+/// The OpenID provider over the configured backend (embedded, or AWS with
+/// `PASSERELLE_BACKEND=aws`): the operator commands work on a deployment the same way.
+async fn provider() -> passerelle::api::ApiState {
+    let (config, services) = start().await;
+    passerelle::api::ApiState::new(Arc::new(services), config.public_url)
+}
+
+/// `agency put FILE` registers or replaces an agency (OIDC-9) from its JSON registration;
+/// `agency show CLIENT_ID` prints it; `agency remove CLIENT_ID` removes it.
+async fn agency(args: Vec<String>) {
+    let api = provider().await;
+    let oidc = api.oidc().await.unwrap_or_else(|e| exit_with(&e));
+    let agencies = &oidc.provider.agencies;
+    #[allow(clippy::print_stdout)]
+    match (args.first().map(String::as_str), args.get(1)) {
+        (Some("put"), Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .unwrap_or_else(|e| exit_with(&format!("{file}: {e}")));
+            let agency: passerelle::oidc::Agency =
+                serde_json::from_str(&text).unwrap_or_else(|e| {
+                    exit_with(&format!("{file} is not an agency registration: {e}"))
+                });
+            agencies
+                .put(&agency)
+                .await
+                .unwrap_or_else(|e| exit_with(&e));
+            println!("agency {} registered", agency.client_id);
+        }
+        (Some("show"), Some(id)) => {
+            match agencies.get(id).await.unwrap_or_else(|e| exit_with(&e)) {
+                Some(a) => println!("{}", serde_json::to_string_pretty(&a).unwrap_or_default()),
+                None => exit_with(&format!("no agency {id}")),
+            }
+        }
+        (Some("remove"), Some(id)) => {
+            if agencies.remove(id).await.unwrap_or_else(|e| exit_with(&e)) {
+                println!("agency {id} removed");
+            } else {
+                exit_with(&format!("no agency {id}"));
+            }
+        }
+        _ => exit_with(
+            &"use `agency put FILE`, `agency show CLIENT_ID` or `agency remove CLIENT_ID`",
+        ),
+    }
+}
+
+/// `signing-keys list` shows the keyset; `signing-keys rotate` promotes the next keys
+/// (see docs/operations.md: run it, then wait for agencies' JWKS caches).
+async fn signing_keys(command: Option<&str>) {
+    let api = provider().await;
+    let oidc = api.oidc().await.unwrap_or_else(|e| exit_with(&e));
+    let keys = &oidc.provider.keys;
+    #[allow(clippy::print_stdout)]
+    match command {
+        Some("list") => {
+            for e in keys.entries().await.unwrap_or_else(|e| exit_with(&e)) {
+                println!("{} {} {:?}", e.kid, e.alg.as_str(), e.state);
+            }
+        }
+        Some("rotate") => {
+            let r = keys.rotate().await.unwrap_or_else(|e| exit_with(&e));
+            println!(
+                "now signing: {}; next (published): {}; dropped: {}",
+                r.now_current.join(", "),
+                r.new_next.join(", "),
+                if r.dropped.is_empty() {
+                    "none".into()
+                } else {
+                    r.dropped.join(", ")
+                }
+            );
+        }
+        _ => exit_with(&"use `signing-keys list` or `signing-keys rotate`"),
+    }
+}
+
 async fn serve() {
     let (config, services) = start().await;
     let services = Arc::new(services);
@@ -52,14 +132,17 @@ async fn serve() {
         )),
     };
     let workers = passerelle_local::start_workers(&config, &services);
-    let app = passerelle_local::app(&config, &services);
+    let app = passerelle_local::app_with_demo(&config, &services)
+        .await
+        .unwrap_or_else(|e| exit_with(&format!("the demo agency could not be registered: {e}")));
     #[allow(clippy::print_stdout)]
     {
         println!(
-            "Passerelle is running at {}/ (listening on {}, {} adapters)",
+            "Passerelle is running at {}/ (listening on {}, {} adapters); the demo agency is at {}/demo/",
             config.public_url,
             config.listen,
-            config.backend.name()
+            config.backend.name(),
+            config.public_url
         );
     }
     let served = axum::serve(listener, app)

@@ -2,13 +2,20 @@
 //! handed to the web layer's request-id middleware so every log line carries it.
 
 use axum::Router;
-use axum::extract::Request;
 use lambda_http::{Adapter, Context, LambdaEvent, Service, request::LambdaRequest};
 
-use crate::web::RequestId;
+/// Copies the Lambda request id into the request, before the router's own middleware.
+/// (The JSON-only functions have no request-id middleware: they log Lambda's own.)
+#[cfg(not(feature = "web"))]
+pub fn with_lambda_request_id(router: Router) -> Router {
+    router
+}
 
 /// Copies the Lambda request id into the request, before the router's own middleware.
+#[cfg(feature = "web")]
 pub fn with_lambda_request_id(router: Router) -> Router {
+    use crate::web::RequestId;
+    use axum::extract::Request;
     router.layer(axum::middleware::map_request(
         |mut req: Request| async move {
             let id = req

@@ -2,7 +2,7 @@
 //! partial failures for queue consumers, scheduled jobs (EventBridge), and (with
 //! `lambda-http`) the HTTP adapter.
 
-#[cfg(feature = "lambda-http")]
+#[cfg(feature = "lambda-api")]
 pub mod http;
 
 use std::fmt::Display;

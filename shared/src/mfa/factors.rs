@@ -90,7 +90,8 @@ pub struct FactorSummary {
     pub created_ms: i64,
     pub last_used_ms: Option<i64>,
     /// Phones: the masked number, e.g. `+33 •••• ••56`. Backup codes: how many remain,
-    /// as a number (`"7"`), for the page to phrase.
+    /// as a number (`"7"`), for the page to phrase. WebAuthn: `security_key` or
+    /// `platform` (face or touch unlock).
     pub detail: Option<String>,
 }
 
@@ -106,6 +107,12 @@ pub struct Factors {
 
 pub(super) fn factor_key(user_id: &str, factor_id: &str) -> Key {
     Key::new(partition(user_id), format!("FACTOR#{factor_id}"))
+}
+
+/// The account's claim on a WebAuthn credential, by the fingerprint of its id (`cred_fp`
+/// of the method): one authenticator is set up once per account.
+pub(super) fn credential_key(user_id: &str, fp: &str) -> Key {
+    Key::new(partition(user_id), format!("WEBAUTHN_CRED#{fp}"))
 }
 
 fn counter_key(user_id: &str) -> Key {
@@ -138,7 +145,9 @@ pub(super) fn summary(item: &Item) -> Option<FactorSummary> {
     let detail = match kind {
         FactorKind::Phone => item.str("masked").map(str::to_owned),
         FactorKind::BackupCodes => item.num("remaining").map(|n| n.to_string()),
-        FactorKind::Totp | FactorKind::WebAuthn => None,
+        // `security_key` or `platform` (face or touch unlock), for the page to phrase.
+        FactorKind::WebAuthn => item.str("attachment").map(str::to_owned),
+        FactorKind::Totp => None,
     };
     Some(FactorSummary {
         id: item.key.sk.strip_prefix("FACTOR#")?.to_owned(),
@@ -315,7 +324,12 @@ impl Factors {
                         writes.push(Write::Delete(code.key, Expect::Any));
                     }
                 }
-                FactorKind::Totp | FactorKind::WebAuthn => {}
+                FactorKind::WebAuthn => {
+                    if let Some(fp) = item.str("cred_fp") {
+                        writes.push(Write::Delete(credential_key(user_id, fp), Expect::Any));
+                    }
+                }
+                FactorKind::Totp => {}
             }
             match self.store.transact(writes).await {
                 Ok(()) => return Ok(removed),

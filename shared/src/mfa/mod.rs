@@ -1,12 +1,14 @@
-//! Second factors (MFA-2, MFA-3, MFA-4, MFA-6): authentication apps, phones and backup
-//! codes, over the store port, with no HTTP types, so every front end applies the same
-//! rules.
+//! Second factors (MFA-1 … MFA-4, MFA-6): security keys and face or touch unlock,
+//! authentication apps, phones and backup codes, over the store port, with no HTTP types,
+//! so every front end applies the same rules.
 //!
 //! - [`factors`]: the account's methods — list, rename, remove (never the last one) —
 //!   and the one transaction that adds any method and activates a factor-pending account.
 //! - [`totp`]: RFC 6238 codes and the authentication-app flows (MFA-2).
 //! - [`phone`]: E.164 numbers, one-time codes by SMS or voice (MFA-3).
 //! - [`backup_codes`]: ten single-use Crockford codes, stored as keyed hashes (MFA-4).
+//! - `webauthn` (feature `webauthn`, which `web` enables): security keys and face or
+//!   touch unlock through webauthn-rs, ceremonies kept server-side and used once (MFA-1).
 //! - [`qr`]: the enrolment QR code as a plain SVG.
 //!
 //! Rate limits (OTP sends, MFA failures of MFA-6) are the caller's job, with
@@ -16,16 +18,18 @@
 //!
 //! | `sk` | Holds | Lives |
 //! | --- | --- | --- |
-//! | `FACTOR#<id>` | `kind`, `name`, `created_ms`, `last_used_ms`; apps: sealed `secret`, `last_step`; phones: sealed `number`, `fp`, `masked`, `delivery`; backup codes: `remaining` | until removed |
+//! | `FACTOR#<id>` | `kind`, `name`, `created_ms`, `last_used_ms`; apps: sealed `secret`, `last_step`; phones: sealed `number`, `fp`, `masked`, `delivery`; backup codes: `remaining`; WebAuthn: `attachment` (`security_key`, `platform`), `cred_fp`, `credential` (webauthn-rs JSON: id, public key, counter, transports), `counter` | until removed |
 //! | `FACTORS` | `count` of methods, and one count per kind (`totp`, `phone`, `backup_codes`, `webauthn`) | with the account |
 //! | `PENDING_TOTP#<id>` | sealed `enrollment` (secret, then label) | 10 min |
 //! | `OTP#<id>` | `purpose` (`enrol`, `sign_in`), keyed hash `code`, `attempts`; set-up: sealed `number`, `fp`, `masked`, `delivery`; sign-in: `factor` | 10 min, or until right or out of tries |
 //! | `PHONE#<fp>` | `factor`: the account's claim on a number | with the phone |
 //! | `BACKUP#<hash>` | `factor`: one unused backup code | until used or replaced |
+//! | `WEBAUTHN_CRED#<fp>` | `factor`: the account's claim on a credential id (SHA-256, base64url) | with the method |
+//! | `WEBAUTHN_CEREMONY#<id>` | `purpose` (`register`, `sign_in`), sealed webauthn-rs `state`; registration: `name`, `attachment` | 5 min, or until its answer comes (a conditional delete) |
 //!
-//! Secrets and numbers are sealed with the context `{purpose: totp|phone, user}` and
-//! their item's key as record; codes and fingerprints are HMAC-SHA256 under the `mfa`
-//! fingerprint subkey. Adding a method writes its item, the counters (under the kind's
+//! Secrets, numbers and ceremony states are sealed with the context
+//! `{purpose: totp|phone|webauthn, user}` and their item's key as record; codes and
+//! fingerprints are HMAC-SHA256 under the `mfa` fingerprint subkey. Adding a method writes its item, the counters (under the kind's
 //! limit), the account's `status = active` and a `factor_added` event in one transaction.
 
 pub mod backup_codes;
@@ -33,6 +37,8 @@ pub mod factors;
 pub mod phone;
 pub mod qr;
 pub mod totp;
+#[cfg(feature = "webauthn")]
+pub mod webauthn;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -41,6 +47,8 @@ pub use backup_codes::BackupCodes;
 pub use factors::{FactorKind, FactorSummary, Factors};
 pub use phone::{PhoneChallenge, PhoneDelivery, PhoneNumber};
 pub use totp::TotpEnrollment;
+#[cfg(feature = "webauthn")]
+pub use webauthn::{Attachment, RelyingParty, WebAuthnChallenge};
 
 use crate::envelope::EnvelopeError;
 use crate::store::StoreError;
@@ -90,6 +98,19 @@ pub enum MfaError {
     /// A stored item lacks what its kind needs: a bug or tampering.
     #[error("a stored second factor is malformed")]
     Malformed,
+    /// A WebAuthn ceremony is over 5 minutes old, was already used, or never existed.
+    #[error("the security key request has expired or was already used; start again")]
+    WebAuthnExpired,
+    /// The browser's answer to a registration does not hold up (wrong origin, challenge
+    /// or signature, or not an answer at all).
+    #[error("the security key's answer was not accepted; try again or choose another method")]
+    WebAuthnRejected,
+    /// This authenticator is already one of the account's methods.
+    #[error("this security key or device is already set up on the account; use another one")]
+    WebAuthnAlreadyRegistered,
+    /// The public URL cannot be a WebAuthn relying party (an IP address, not a URL).
+    #[error("WebAuthn is not available for this address: {0}")]
+    WebAuthnConfig(String),
     #[error("the QR code could not be drawn: {0}")]
     Qr(String),
     #[error(transparent)]

@@ -1,5 +1,6 @@
 //! The accounts side of the web state: [`Accounts`], the [`RateLimiter`], [`Sessions`],
-//! second [`Factors`] and [`Devices`], built once per process on first use.
+//! second [`Factors`], [`Devices`] and the WebAuthn [`RelyingParty`], built once per
+//! process on first use.
 //!
 //! They are built lazily because `Accounts` needs the deployment's fingerprint key, which
 //! is loaded (or created) through the store and the key service: an async step that
@@ -13,7 +14,7 @@ use tokio::sync::OnceCell;
 use super::error::WebError;
 use crate::account::accounts::Accounts;
 use crate::account::password_hash::HashParams;
-use crate::mfa::Factors;
+use crate::mfa::{Factors, RelyingParty};
 use crate::ratelimit::RateLimiter;
 use crate::services::Services;
 use crate::session::devices::Devices;
@@ -29,6 +30,9 @@ pub struct AccountServices {
     pub factors: Factors,
     pub devices: Devices,
     pub remembered: RememberedBrowsers,
+    /// Security keys and face or touch unlock, for the public URL; `None` when that URL
+    /// cannot be a relying party (an IP address): the pages then do not offer them.
+    pub webauthn: Option<RelyingParty>,
 }
 
 /// The lazily built [`AccountServices`] and the argon2 cost they use.
@@ -50,7 +54,11 @@ impl AccountCell {
 
     /// The account services, built on first call. A failure (store or key service down)
     /// is not remembered: the next request tries again.
-    pub async fn get(&self, services: &Services) -> Result<&AccountServices, WebError> {
+    pub async fn get(
+        &self,
+        services: &Services,
+        public_url: &str,
+    ) -> Result<&AccountServices, WebError> {
         self.cell
             .get_or_try_init(|| async {
                 let accounts = Accounts::new(
@@ -87,6 +95,13 @@ impl AccountCell {
                     Arc::clone(&services.envelope),
                     Arc::clone(&services.clock),
                 );
+                let webauthn = match RelyingParty::new(public_url, "Passerelle") {
+                    Ok(rp) => Some(rp),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "security keys and face or touch unlock are off");
+                        None
+                    }
+                };
                 Ok(AccountServices {
                     accounts,
                     limiter,
@@ -94,6 +109,7 @@ impl AccountCell {
                     factors,
                     devices,
                     remembered,
+                    webauthn,
                 })
             })
             .await

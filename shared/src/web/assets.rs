@@ -33,6 +33,11 @@ const FILES: &[(&str, &[u8], &str)] = &[
         "text/javascript; charset=utf-8",
     ),
     (
+        "webauthn.js",
+        include_bytes!("../../static/webauthn.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
         "favicon.svg",
         include_bytes!("../../static/favicon.svg"),
         "image/svg+xml",

@@ -175,7 +175,9 @@ async fn check(state: &WebState, req: Request) -> Result<Request, WebError> {
         *req.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
-    if safe || req.uri().path().starts_with("/api/") {
+    // POST /authorize is the agency's cross-site form post of an authorization request
+    // (OIDC Core 3.1.2.1): it only starts a sign-in, exactly like the GET.
+    if safe || req.uri().path().starts_with("/api/") || req.uri().path() == "/authorize" {
         return Ok(req);
     }
     if !same_origin(req.headers(), &state.public_url) {

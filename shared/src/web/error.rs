@@ -127,6 +127,15 @@ impl From<crate::session::remember::RememberError> for WebError {
     }
 }
 
+impl From<crate::oidc::OidcError> for WebError {
+    fn from(e: crate::oidc::OidcError) -> Self {
+        match e {
+            crate::oidc::OidcError::Store(e) => e.into(),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<crate::session::SessionError> for WebError {
     fn from(e: crate::session::SessionError) -> Self {
         WebError::Internal(format!("sessions: {e}"))

@@ -99,6 +99,10 @@ impl Lang {
                         "mfa.ftl",
                         include_str!(concat!("../../locales/", $code, "/mfa.ftl")),
                     ),
+                    (
+                        "oidc.ftl",
+                        include_str!(concat!("../../locales/", $code, "/oidc.ftl")),
+                    ),
                 ]
             };
         }
@@ -116,7 +120,7 @@ impl Lang {
 }
 
 /// How many `.ftl` files each language has.
-const FILES: usize = 5;
+const FILES: usize = 6;
 
 type Bundle = FluentBundle<FluentResource>;
 

@@ -29,6 +29,7 @@ pub mod mail;
 pub mod mfa;
 pub mod not_me;
 pub mod notices;
+pub mod oidc;
 pub mod outbox;
 pub mod page;
 pub mod request_id;
@@ -74,15 +75,19 @@ pub struct WebState {
     pub session_policy: SessionPolicy,
     /// Accounts, rate limiter and sessions, built on first use (see [`account_state`]).
     pub accounts: Arc<AccountCell>,
+    /// The OpenID provider the authorize pages share with the JSON endpoints.
+    pub api: crate::api::ApiState,
 }
 
 impl WebState {
     /// The state over `services`, hashing passwords at production cost
     /// (`HashParams::default()`).
     pub fn new(services: Arc<Services>, public_url: impl Into<String>, dev_outbox: bool) -> Self {
+        let public_url = public_url.into();
         Self {
+            api: crate::api::ApiState::new(Arc::clone(&services), public_url.clone()),
             services,
-            public_url: public_url.into(),
+            public_url,
             dev_outbox,
             hash: HashParams::default(),
             session_policy: SessionPolicy::default(),
@@ -121,7 +126,12 @@ impl WebState {
 
     /// Accounts, rate limiter and sessions (built on the first call).
     pub async fn account_services(&self) -> Result<&AccountServices, WebError> {
-        self.accounts.get(&self.services).await
+        self.accounts.get(&self.services, &self.public_url).await
+    }
+
+    /// The OpenID provider (built on the first call).
+    pub async fn oidc(&self) -> Result<&crate::api::OidcServices, WebError> {
+        Ok(self.api.oidc().await?)
     }
 }
 
@@ -142,6 +152,7 @@ fn routes(state: &WebState) -> Router<WebState> {
         .merge(account::routes())
         .merge(not_me::routes())
         .merge(account_reset::routes())
+        .merge(oidc::routes())
         .route("/static/{file}", get(assets::serve))
 }
 

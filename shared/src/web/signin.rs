@@ -128,7 +128,8 @@ async fn submit(
                     session: pending,
                 };
                 let set = complete_sign_in(&state, &headers, &pending, REMEMBERED).await?;
-                let mut response = Redirect::to(&page.href("/account")).into_response();
+                let to = crate::web::oidc::continuation(&headers).unwrap_or("/account");
+                let mut response = Redirect::to(&page.href(to)).into_response();
                 for c in set {
                     response.headers_mut().append(header::SET_COOKIE, c);
                 }

@@ -49,7 +49,13 @@ pub fn site() -> Site {
 
 /// A site whose clock the test moves.
 pub fn site_with_clock() -> Site {
-    let clock = Arc::new(ManualClock::at_ms(1_800_000_000_000));
+    site_with_clock_at(1_800_000_000_000)
+}
+
+/// A site whose clock starts at `ms` and moves when the test says (agency libraries
+/// check token times against the real clock: start there).
+pub fn site_with_clock_at(ms: i64) -> Site {
+    let clock = Arc::new(ManualClock::at_ms(ms));
     build(
         clock.clone() as Arc<dyn Clock>,
         Some(clock),
@@ -68,7 +74,8 @@ fn build(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>, policy: Sessio
         .with_hash_params(FAST)
         .with_session_policy(policy);
     Site {
-        router: router(state.clone()),
+        // As the local stack serves it: the agencies' JSON endpoints beside the pages.
+        router: passerelle::api::router(state.api.clone()).merge(router(state.clone())),
         state,
         services,
         clock: manual,

@@ -3,6 +3,7 @@
 //! needs a complete session; changes that could lock the owner out or hand the account
 //! to someone else also need a factor from the last 20 minutes ([`recent::Recent`]).
 
+mod connected;
 mod delete;
 mod emails;
 mod factors;
@@ -25,4 +26,5 @@ pub fn routes() -> Router<WebState> {
         .merge(history::routes())
         .merge(factors::routes())
         .merge(delete::routes())
+        .merge(connected::routes())
 }

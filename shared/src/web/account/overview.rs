@@ -106,7 +106,11 @@ async fn show(
             label: factor_label(lang, f),
             name: f.name.clone(),
             renamable: f.kind != FactorKind::BackupCodes,
-            detail: f.detail.clone().unwrap_or_default(),
+            // A security key's kind is already in its label.
+            detail: match f.kind {
+                FactorKind::WebAuthn => String::new(),
+                _ => f.detail.clone().unwrap_or_default(),
+            },
         })
         .collect();
     let devices = services

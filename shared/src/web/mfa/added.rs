@@ -25,6 +25,8 @@ pub async fn method_added(
     let to = page.href(&format!("/mfa/setup?added={}", factor.kind.as_str()));
     match access.stage {
         Stage::First => {
+            // Sign-up from an agency: back to its request (a second method can wait).
+            let to = crate::web::oidc::continuation(headers).map_or(to, |c| page.href(c));
             let pending = AnySession {
                 token: access.token.clone(),
                 session: access.session.clone(),

@@ -45,7 +45,8 @@ pub async fn factor_passed(
     let user_id = &current.session.user_id;
     services.limiter.reset(&MFA_FAILURES, user_id).await?;
     let to = if return_to.is_empty() {
-        "/account"
+        // An agency's request waiting for this sign-in goes first (OIDC).
+        crate::web::oidc::continuation(headers).unwrap_or("/account")
     } else {
         local_path(return_to)
     };

@@ -1,4 +1,4 @@
-//! Second factors on the web (MFA-2 … MFA-4, MFA-6): setting up a first or another
+//! Second factors on the web (MFA-1 … MFA-4, MFA-6): setting up a first or another
 //! method, and the factor step that finishes a sign-in or, for a signed-in person, is
 //! asked again before a sensitive action.
 //!
@@ -7,7 +7,7 @@
 //! recent. A pending session of an account that has methods is sent to the factor step:
 //! knowing the password is never enough to add one.
 
-mod access;
+pub(crate) mod access;
 mod added;
 mod backup_codes;
 mod code;
@@ -17,6 +17,7 @@ mod phone;
 mod setup;
 mod totp;
 mod verify;
+mod webauthn;
 
 use axum::Router;
 
@@ -33,4 +34,5 @@ pub fn routes() -> Router<WebState> {
         .merge(backup_codes::routes())
         .merge(phone::routes())
         .merge(verify::routes())
+        .merge(webauthn::routes())
 }

@@ -1,4 +1,5 @@
-//! How a method is named to people: "Authentication app “Work phone”".
+//! How a method is named to people: "Authentication app “Work phone”", "Security key
+//! “Blue key”".
 
 use crate::mfa::{FactorKind, FactorSummary};
 use crate::web::i18n::{self, Lang};
@@ -9,7 +10,11 @@ pub fn factor_label(lang: Lang, factor: &FactorSummary) -> String {
         FactorKind::Totp => "factor-kind-totp",
         FactorKind::Phone => "factor-kind-phone",
         FactorKind::BackupCodes => "factor-kind-backup-codes",
-        FactorKind::WebAuthn => "factor-kind-webauthn",
+        FactorKind::WebAuthn => match factor.detail.as_deref() {
+            Some("security_key") => "factor-kind-webauthn-key",
+            Some("platform") => "factor-kind-webauthn-platform",
+            _ => "factor-kind-webauthn",
+        },
     };
     let kind = i18n::message(lang, id, None);
     if factor.name.is_empty() || factor.kind == FactorKind::BackupCodes {

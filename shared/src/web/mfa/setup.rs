@@ -1,5 +1,5 @@
-//! `GET /mfa/setup`: choose a method, in plain words, the phishing-resistant ones first;
-//! after the first, a second one is suggested.
+//! `GET /mfa/setup`: choose a method, in plain words, the phishing-resistant ones (a
+//! security key, face or touch unlock) first; after the first, a second one is suggested.
 
 use askama::Template;
 use axum::Router;
@@ -33,11 +33,13 @@ struct Setup {
     added: Option<String>,
     existing: Vec<String>,
     choices: Vec<Choice>,
+    /// Security keys and face or touch unlock are on offer (not at an IP address).
+    phishing_resistant: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct SetupQuery {
-    /// The kind just added (`totp`, `phone`, `backup_codes`).
+    /// The kind just added (`webauthn`, `totp`, `phone`, `backup_codes`).
     #[serde(default)]
     added: Option<String>,
 }
@@ -64,6 +66,20 @@ async fn choose(
         .map(|f| factor_label(lang, f));
     let has = |k: FactorKind| factors.iter().any(|f| f.kind == k);
     let mut choices = Vec::new();
+    // The phishing-resistant methods first (MFA-6).
+    let phishing_resistant = services.webauthn.is_some();
+    if phishing_resistant {
+        choices.push(Choice {
+            href: page.href("/mfa/webauthn?type=security_key"),
+            title: page.t("mfa-choice-webauthn-key-title"),
+            description: page.t("mfa-choice-webauthn-key-body"),
+        });
+        choices.push(Choice {
+            href: page.href("/mfa/webauthn?type=platform"),
+            title: page.t("mfa-choice-webauthn-platform-title"),
+            description: page.t("mfa-choice-webauthn-platform-body"),
+        });
+    }
     let totp_count = factors
         .iter()
         .filter(|f| f.kind == FactorKind::Totp)
@@ -110,5 +126,6 @@ async fn choose(
         added,
         existing,
         choices,
+        phishing_resistant,
     })
 }

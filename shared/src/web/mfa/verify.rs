@@ -1,5 +1,6 @@
 //! The factor step: `/sign-in/factor` (which method), `/sign-in/totp`,
-//! `/sign-in/backup-code`, `/sign-in/phone` and `/sign-in/phone/code`. It finishes a
+//! `/sign-in/backup-code`, `/sign-in/phone` and `/sign-in/phone/code` (security keys and
+//! face or touch unlock: `/sign-in/webauthn`, in [`super::webauthn`]). It finishes a
 //! sign-in from a pending session, or asks a signed-in person again before a sensitive
 //! action (`return_to` brings them back).
 //!
@@ -35,6 +36,8 @@ use crate::web::session::AnySession;
 struct Choose {
     page: Page,
     return_to: String,
+    /// A security key or face or touch unlock (offered first: phishing-resistant).
+    webauthn: bool,
     totp: bool,
     phones: Vec<(String, String)>,
     backup_codes: bool,
@@ -118,6 +121,14 @@ async fn choose(
         Ok(f) => f,
         Err(to) => return Ok(Redirect::to(&page.href(to)).into_response()),
     };
+    let services = state.account_services().await?;
+    let webauthn =
+        services.webauthn.is_some() && factors.iter().any(|f| f.kind == FactorKind::WebAuthn);
+    // The phishing-resistant method first, unless asked for the list.
+    if webauthn && q.choose.is_none() {
+        let to = format!("/sign-in/webauthn{}", carry(&q.return_to));
+        return Ok(Redirect::to(&page.href(&to)).into_response());
+    }
     let totp = factors.iter().any(|f| f.kind == FactorKind::Totp);
     // An app needs no round trip: go straight to it unless asked for the list.
     if totp && q.choose.is_none() {
@@ -132,6 +143,7 @@ async fn choose(
         .collect();
     render(&Choose {
         return_to: local_path(&q.return_to).to_owned(),
+        webauthn,
         totp,
         phones,
         backup_codes: factors.iter().any(|f| f.kind == FactorKind::BackupCodes),
@@ -141,7 +153,7 @@ async fn choose(
 }
 
 /// Refuses while factor entry is locked.
-async fn unlocked(state: &WebState, user: &str) -> Result<(), WebError> {
+pub(super) async fn unlocked(state: &WebState, user: &str) -> Result<(), WebError> {
     state
         .account_services()
         .await?
@@ -152,7 +164,11 @@ async fn unlocked(state: &WebState, user: &str) -> Result<(), WebError> {
 }
 
 /// Counts a wrong code; the warning to show when few tries remain (a lock is a 429).
-async fn wrong_code(state: &WebState, page: &Page, user: &str) -> Result<Option<String>, WebError> {
+pub(super) async fn wrong_code(
+    state: &WebState,
+    page: &Page,
+    user: &str,
+) -> Result<Option<String>, WebError> {
     let limiter = &state.account_services().await?.limiter;
     let left = limiter.hit(&MFA_FAILURES, user).await?;
     if left.remaining == 0 {
@@ -167,7 +183,7 @@ async fn wrong_code(state: &WebState, page: &Page, user: &str) -> Result<Option<
     }))
 }
 
-fn other_methods(page: &Page, return_to: &str) -> Vec<(String, String)> {
+pub(super) fn other_methods(page: &Page, return_to: &str) -> Vec<(String, String)> {
     let sep = if return_to.is_empty() { "?" } else { "&" };
     vec![(
         format!(

@@ -1,0 +1,368 @@
+//! The provider as agencies meet it (OIDC-3, OIDC-4): codes issued at the end of the
+//! authorize step, the token exchange with client authentication, access tokens for
+//! userinfo, and ID tokens. Every refusal is an RFC 6749 error with its HTTP status.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::agency::{Agencies, Agency};
+use super::claims::{at_hash, pairwise_subject};
+use super::client_auth::{ASSERTION_TYPE, check_assertion, claimed_client, pkce_matches};
+use super::codes::{Grant, code_item, code_key, grant_of};
+use super::consent::Consents;
+use super::jose::Jws;
+use super::pending::PendingRequests;
+use super::request::Params;
+use super::signing::SigningKeys;
+use super::{LEEWAY_SECS, OidcError, TOKEN_SECS, hashed, secs};
+use crate::clock::Clock;
+use crate::envelope::Envelope;
+use crate::keys::SecretKey;
+use crate::random::{Random, RandomExt};
+use crate::store::{Check, Expect, Item, Key, Store, StoreError, Update, Write};
+
+/// The successful token response (RFC 6749 5.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub id_token: String,
+}
+
+/// A refused token request (RFC 6749 5.2), or an internal failure.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("{error}: {description}")]
+    Protocol {
+        /// 400 (RFC 6749 5.2; the endpoint answers 401 only to header authentication).
+        status: u16,
+        error: &'static str,
+        description: &'static str,
+    },
+    #[error(transparent)]
+    Internal(#[from] OidcError),
+}
+
+impl From<StoreError> for TokenError {
+    fn from(e: StoreError) -> Self {
+        TokenError::Internal(e.into())
+    }
+}
+
+fn refuse(error: &'static str, description: &'static str) -> TokenError {
+    TokenError::Protocol {
+        status: 400,
+        error,
+        description,
+    }
+}
+
+fn token_key(access_token_hash: &str) -> Key {
+    Key::new(format!("OIDC_TOKEN#{access_token_hash}"), "TOKEN")
+}
+
+fn jti_key(client_id: &str, jti: &str) -> Key {
+    Key::new(format!("OIDC_JTI#{client_id}#{}", hashed(jti)), "JTI")
+}
+
+/// The OpenID provider of one deployment.
+#[derive(Debug)]
+pub struct Provider {
+    /// The issuer URL (the public URL), without trailing slash.
+    pub issuer: String,
+    pub agencies: Agencies,
+    pub keys: SigningKeys,
+    pub pending: PendingRequests,
+    pub consents: Consents,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    pairwise: SecretKey,
+}
+
+impl Provider {
+    /// `pairwise` is the deployment's `pairwise` fingerprint subkey.
+    pub fn new(
+        issuer: impl Into<String>,
+        store: Arc<dyn Store>,
+        envelope: Arc<Envelope>,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        pairwise: SecretKey,
+    ) -> Self {
+        Self {
+            issuer: issuer.into(),
+            agencies: Agencies::new(Arc::clone(&store)),
+            keys: SigningKeys::new(
+                Arc::clone(&store),
+                envelope,
+                Arc::clone(&clock),
+                Arc::clone(&random),
+            ),
+            pending: PendingRequests::new(
+                Arc::clone(&store),
+                Arc::clone(&clock),
+                Arc::clone(&random),
+            ),
+            consents: Consents::new(Arc::clone(&store), Arc::clone(&clock)),
+            store,
+            clock,
+            random,
+            pairwise,
+        }
+    }
+
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer)
+    }
+
+    /// The person's subject for an agency (OIDC-6).
+    pub fn subject(&self, agency_id: &str, user_id: &str) -> String {
+        pairwise_subject(&self.pairwise, agency_id, user_id)
+    }
+
+    /// A new code for `grant`, valid [`CODE_SECS`](super::CODE_SECS).
+    pub async fn issue_code(&self, grant: &Grant) -> Result<String, OidcError> {
+        let code = self.random.token(32);
+        self.store
+            .put(code_item(&code, grant, self.clock.now_ms()), Expect::Absent)
+            .await?;
+        Ok(code)
+    }
+
+    /// The token endpoint: `grant_type=authorization_code`, the agency authenticated by
+    /// `private_key_jwt` or PKCE.
+    pub async fn exchange(&self, form: &Params) -> Result<TokenResponse, TokenError> {
+        match form.get("grant_type") {
+            Some("authorization_code") => {}
+            None => return Err(refuse("invalid_request", "grant_type is required")),
+            Some(_) => {
+                return Err(refuse(
+                    "unsupported_grant_type",
+                    "only grant_type=authorization_code is supported",
+                ));
+            }
+        }
+        if form.has_repeats() {
+            return Err(refuse(
+                "invalid_request",
+                "a parameter was sent more than once",
+            ));
+        }
+        let Some(code) = form.get("code") else {
+            return Err(refuse("invalid_request", "code is required"));
+        };
+        let Some(redirect_uri) = form.get("redirect_uri") else {
+            return Err(refuse("invalid_request", "redirect_uri is required"));
+        };
+        let (agency, by_pkce) = self.authenticate(form).await?;
+        let code_key = code_key(code);
+        let Some(item) = self.store.get(&code_key).await? else {
+            return Err(refuse(
+                "invalid_grant",
+                "the code is unknown or has expired",
+            ));
+        };
+        let grant = grant_of(&item).ok_or(OidcError::Malformed)?;
+        if grant.client_id != agency.client_id {
+            return Err(refuse(
+                "invalid_grant",
+                "the code was issued to another client",
+            ));
+        }
+        if grant.redirect_uri != redirect_uri {
+            return Err(refuse(
+                "invalid_grant",
+                "redirect_uri differs from the authorization request",
+            ));
+        }
+        match (&grant.code_challenge, form.get("code_verifier")) {
+            (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
+            (Some(_), _) => {
+                return Err(refuse("invalid_grant", "the code_verifier does not match"));
+            }
+            (None, Some(_)) => {
+                return Err(refuse(
+                    "invalid_grant",
+                    "the authorization request had no code_challenge",
+                ));
+            }
+            (None, None) if by_pkce => {
+                return Err(refuse(
+                    "invalid_grant",
+                    "the authorization request had no code_challenge",
+                ));
+            }
+            (None, None) => {}
+        }
+        if item.get("used").and_then(|v| v.as_bool()) != Some(false) {
+            self.revoke_issued(&item).await?;
+            return Err(refuse(
+                "invalid_grant",
+                "the code was already used; its tokens are revoked",
+            ));
+        }
+        let access_token = self.random.token(32);
+        let token_hash = hashed(&access_token);
+        let now = self.clock.now_ms();
+        let doc = serde_json::to_string(&grant).map_err(|_| OidcError::Malformed)?;
+        let redeemed = self
+            .store
+            .transact(vec![
+                Write::Update(
+                    Update::new(code_key.clone())
+                        .set("used", true)
+                        .set("token", token_hash.clone()),
+                    Expect::All(vec![Check::eq("used", false)]),
+                ),
+                Write::Put(
+                    Item::new(token_key(&token_hash))
+                        .with("doc", doc)
+                        .expiring_at(secs(now) + TOKEN_SECS),
+                    Expect::Absent,
+                ),
+            ])
+            .await;
+        match redeemed {
+            Ok(()) => {}
+            Err(e) if e.is_condition_failure() => {
+                if let Some(item) = self.store.get(&code_key).await? {
+                    self.revoke_issued(&item).await?;
+                }
+                return Err(refuse(
+                    "invalid_grant",
+                    "the code was already used; its tokens are revoked",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let id_token = self.id_token(&agency, &grant, &access_token, now).await?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: TOKEN_SECS,
+            id_token,
+        })
+    }
+
+    /// The agency the request authenticates as, and whether by PKCE alone.
+    async fn authenticate(&self, form: &Params) -> Result<(Agency, bool), TokenError> {
+        let now = secs(self.clock.now_ms());
+        match (
+            form.get("client_assertion_type"),
+            form.get("client_assertion"),
+        ) {
+            (Some(ASSERTION_TYPE), Some(assertion)) => {
+                let jws = Jws::parse(assertion)
+                    .ok_or_else(|| refuse("invalid_client", "the client assertion is not a JWT"))?;
+                let client_id = claimed_client(&jws)
+                    .ok_or_else(|| refuse("invalid_client", "the client assertion has no iss"))?;
+                if form.get("client_id").is_some_and(|c| c != client_id) {
+                    return Err(refuse(
+                        "invalid_client",
+                        "client_id differs from the assertion's iss",
+                    ));
+                }
+                let agency = self
+                    .agencies
+                    .get(client_id)
+                    .await?
+                    .ok_or_else(|| refuse("invalid_client", "the client is not registered"))?;
+                let endpoint = self.token_endpoint();
+                let checked = check_assertion(&jws, &agency, &[&self.issuer, &endpoint], now)
+                    .map_err(|d| refuse("invalid_client", d))?;
+                let remembered = self
+                    .store
+                    .put(
+                        Item::new(jti_key(&agency.client_id, &checked.jti))
+                            .expiring_at(checked.exp + LEEWAY_SECS + 1),
+                        Expect::Absent,
+                    )
+                    .await;
+                match remembered {
+                    Ok(_) => Ok((agency, false)),
+                    Err(StoreError::ConditionFailed) => Err(refuse(
+                        "invalid_client",
+                        "the client assertion was already used (jti)",
+                    )),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            (Some(_), _) | (None, Some(_)) => Err(refuse(
+                "invalid_client",
+                "client_assertion_type must be jwt-bearer, with a client_assertion",
+            )),
+            (None, None) => {
+                let Some(client_id) = form.get("client_id") else {
+                    return Err(refuse(
+                        "invalid_client",
+                        "authenticate with private_key_jwt or send client_id with PKCE",
+                    ));
+                };
+                let agency = self
+                    .agencies
+                    .get(client_id)
+                    .await?
+                    .ok_or_else(|| refuse("invalid_client", "the client is not registered"))?;
+                if !agency.pkce {
+                    return Err(refuse(
+                        "invalid_client",
+                        "this client must authenticate with private_key_jwt",
+                    ));
+                }
+                if form.get("code_verifier").is_none() {
+                    return Err(refuse("invalid_request", "code_verifier is required"));
+                }
+                Ok((agency, true))
+            }
+        }
+    }
+
+    /// RFC 6749 10.5: a code used twice revokes the token it issued.
+    async fn revoke_issued(&self, code_item: &Item) -> Result<(), TokenError> {
+        if let Some(hash) = code_item.str("token") {
+            self.store.delete(&token_key(hash), Expect::Any).await?;
+        }
+        Ok(())
+    }
+
+    async fn id_token(
+        &self,
+        agency: &Agency,
+        grant: &Grant,
+        access_token: &str,
+        now_ms: i64,
+    ) -> Result<String, OidcError> {
+        let key = self.keys.current(agency.id_token_alg).await?;
+        let now = secs(now_ms);
+        let claims = json!({
+            "iss": self.issuer,
+            "sub": self.subject(&grant.agency_id, &grant.user_id),
+            "aud": agency.client_id,
+            "acr": grant.acr.ial.acr(),
+            "nonce": grant.nonce,
+            "jti": self.random.token(16),
+            "at_hash": at_hash(access_token),
+            "auth_time": secs(grant.auth_time_ms),
+            "iat": now,
+            "nbf": now,
+            "exp": now + TOKEN_SECS,
+        });
+        key.sign("JWT", &claims)
+            .map_err(|e| OidcError::Keys(e.to_string()))
+    }
+
+    /// What a bearer access token grants, while it is valid.
+    pub async fn bearer(&self, access_token: &str) -> Result<Option<Grant>, OidcError> {
+        if !crate::random::is_token(access_token, 32) {
+            return Ok(None);
+        }
+        let Some(item) = self.store.get(&token_key(&hashed(access_token))).await? else {
+            return Ok(None);
+        };
+        grant_of(&item).map(Some).ok_or(OidcError::Malformed)
+    }
+}

@@ -1,0 +1,164 @@
+//! `GET|POST /authorize` (OIDC-2): validates everything first; then keeps the request and
+//! sends the person on (or, for `prompt=none`, answers at once).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use http::{HeaderMap, StatusCode, header};
+
+use super::resume::{Decision, decide, finish_with_code};
+use super::{AUTHORIZE_COOKIE, RESUME_PATH};
+use crate::oidc::request::{AuthorizeError, PageReason, Params, Prompt, validate};
+use crate::web::cookies::{self, Lifetime, SameSite};
+use crate::web::error::WebError;
+use crate::web::forms::MessagePage;
+use crate::web::i18n::Lang;
+use crate::web::locale::Locale;
+use crate::web::session::{clear_session_cookie, token_of};
+use crate::web::{Page, WebState};
+
+pub fn routes() -> Router<WebState> {
+    Router::new().route("/authorize", get(by_query).post(by_form))
+}
+
+async fn by_query(
+    State(state): State<WebState>,
+    page: Page,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, WebError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|_| WebError::BadRequest)?;
+    authorize(&state, page, &headers, Params::new(pairs)).await
+}
+
+/// OIDC Core 3.1.2.1: the same request as a form post (exempt from the CSRF guard: it
+/// changes nothing but starts a sign-in, exactly like the GET).
+async fn by_form(
+    State(state): State<WebState>,
+    page: Page,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|_| WebError::BadRequest)?;
+    authorize(&state, page, &headers, Params::new(pairs)).await
+}
+
+fn refused_page(page: Page, reason: PageReason) -> Result<Response, WebError> {
+    let body = page.t(match reason {
+        PageReason::MissingClient => "authorize-error-no-client",
+        PageReason::UnknownClient => "authorize-error-unknown-client",
+        PageReason::BadRedirectUri => "authorize-error-redirect-uri",
+    });
+    let mut response = MessagePage::render(
+        page,
+        "authorize-error-title",
+        vec![body],
+        Some(("/", "authorize-error-home")),
+    )?;
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    Ok(response)
+}
+
+async fn authorize(
+    state: &WebState,
+    page: Page,
+    headers: &HeaderMap,
+    params: Params,
+) -> Result<Response, WebError> {
+    let oidc = state.oidc().await?;
+    let agency = match params.get("client_id") {
+        Some(id) => oidc.provider.agencies.get(id).await?,
+        None => None,
+    };
+    let request = match validate(&params, agency.as_ref()) {
+        Ok(r) => r,
+        Err(AuthorizeError::Page(reason)) => return refused_page(page, reason),
+        Err(AuthorizeError::Redirect(r)) => return Ok(Redirect::to(&r.location()).into_response()),
+    };
+    let Some(agency) = agency else {
+        return refused_page(page, PageReason::UnknownClient);
+    };
+    let session = match token_of(headers) {
+        Some(token) => state
+            .account_services()
+            .await?
+            .sessions
+            .resume(&token)
+            .await?
+            .map(|s| (token, s)),
+        None => None,
+    };
+    if request.prompt == Prompt::None {
+        // No page at all: the session answers, or the agency hears why not.
+        return match decide(
+            state,
+            &agency,
+            &request,
+            session.as_ref().map(|(_, s)| s),
+            None,
+        )
+        .await?
+        {
+            Decision::Ready { user_id, session } => {
+                finish_with_code(state, &agency, &request, &user_id, &session).await
+            }
+            Decision::NeedsSignIn | Decision::NeedsFactor(_) | Decision::NeedsVerification => {
+                Ok(Redirect::to(&request_error(
+                    &request,
+                    "login_required",
+                    "the person must sign in",
+                ))
+                .into_response())
+            }
+            Decision::NeedsConsent => Ok(Redirect::to(&request_error(
+                &request,
+                "consent_required",
+                "the person must consent to share attributes",
+            ))
+            .into_response()),
+        };
+    }
+    let pending = oidc.provider.pending.keep(&request).await?;
+    let lang = request
+        .locale
+        .as_deref()
+        .and_then(Lang::from_code)
+        .unwrap_or(page.locale.lang);
+    let mut response = Redirect::to(&Locale::new(lang).href(RESUME_PATH)).into_response();
+    let cookie = cookies::host_cookie(
+        AUTHORIZE_COOKIE,
+        &pending.id,
+        Lifetime::MaxAge(crate::oidc::REQUEST_SECS as u64),
+        SameSite::Lax,
+    )
+    .ok_or_else(|| WebError::Internal("authorize cookie".into()))?;
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    if request.prompt == Prompt::Login
+        && let Some((token, _)) = &session
+    {
+        // prompt=login: password and factor again, so the current session ends here.
+        state.account_services().await?.sessions.end(token).await?;
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, clear_session_cookie());
+    }
+    Ok(response)
+}
+
+pub(super) fn request_error(
+    request: &crate::oidc::AuthorizationRequest,
+    error: &'static str,
+    description: &'static str,
+) -> String {
+    crate::oidc::request::ErrorRedirect {
+        redirect_uri: request.redirect_uri.clone(),
+        error,
+        description,
+        state: Some(request.state.clone()),
+    }
+    .location()
+}

@@ -1,0 +1,39 @@
+//! The agency-facing pages of OpenID Connect: the authorize endpoint (OIDC-2), the
+//! decision that follows sign-in (session, AAL, consent), the consent page (OIDC-8) and
+//! RP-initiated logout. The JSON endpoints are in [`crate::api`].
+//!
+//! A validated request waits server-side ([`crate::oidc::pending`]); the browser carries
+//! its id in the `__Host-authorize` cookie through sign-in, sign-up and the factor step,
+//! which all end at `/authorize/resume` while it is set ([`continuation`]).
+
+mod authorize;
+mod consent;
+mod end_session;
+mod resume;
+
+use axum::Router;
+use http::HeaderMap;
+
+use super::WebState;
+use super::cookies;
+
+/// The pending-request cookie's name without its `__Host-` prefix.
+pub const AUTHORIZE_COOKIE: &str = "authorize";
+
+/// Where a finished sign-in (or sign-up) goes while an agency's request waits.
+pub const RESUME_PATH: &str = "/authorize/resume";
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .merge(authorize::routes())
+        .merge(resume::routes())
+        .merge(consent::routes())
+        .merge(end_session::routes())
+}
+
+/// `/authorize/resume` when an agency's request waits for this browser's sign-in.
+pub fn continuation(headers: &HeaderMap) -> Option<&'static str> {
+    cookies::get(headers, &format!("__Host-{AUTHORIZE_COOKIE}"))
+        .filter(|v| !v.is_empty())
+        .map(|_| RESUME_PATH)
+}

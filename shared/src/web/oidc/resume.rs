@@ -1,0 +1,222 @@
+//! `GET /authorize/resume`: where a waiting request goes after each step (sign-in,
+//! sign-up, factor, consent) until it can be answered with a code.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use http::{HeaderMap, HeaderValue, header};
+
+use super::AUTHORIZE_COOKIE;
+use super::RESUME_PATH;
+use crate::oidc::agency::Agency;
+use crate::oidc::codes::Grant;
+use crate::oidc::pending::Pending;
+use crate::oidc::request::{AalLevel, AuthorizationRequest, Ial, Prompt, with_query};
+use crate::session::{Aal, Session};
+use crate::web::cookies;
+use crate::web::error::WebError;
+use crate::web::forms::MessagePage;
+use crate::web::mfa::access::urlencode;
+use crate::web::session::token_of;
+use crate::web::{Page, WebState};
+
+pub fn routes() -> Router<WebState> {
+    Router::new().route(RESUME_PATH, get(resume))
+}
+
+/// What a request still needs before it can be answered.
+#[derive(Debug)]
+pub(super) enum Decision {
+    NeedsSignIn,
+    /// Signed in, but with less than the request's AAL (a remembered browser for aal2,
+    /// anything but WebAuthn for phishing-resistant).
+    NeedsFactor(AalLevel),
+    /// A verified identity was asked (the identity-verification flow).
+    NeedsVerification,
+    NeedsConsent,
+    Ready {
+        user_id: String,
+        session: Session,
+    },
+}
+
+/// The strongest AAL the session satisfies: what the code will say was achieved.
+fn achieved(session: &Session) -> AalLevel {
+    [AalLevel::PhishingResistant, AalLevel::Aal2]
+        .into_iter()
+        .find(|l| session.satisfies(l.aal()))
+        .unwrap_or(AalLevel::Default)
+}
+
+/// Decides the next step. `since_ms`: for `prompt=login`, the sign-in must be newer.
+pub(super) async fn decide(
+    state: &WebState,
+    agency: &Agency,
+    request: &AuthorizationRequest,
+    session: Option<&Session>,
+    since_ms: Option<i64>,
+) -> Result<Decision, WebError> {
+    let Some(session) = session.filter(|s| s.is_complete()) else {
+        return Ok(Decision::NeedsSignIn);
+    };
+    if since_ms.is_some_and(|t| session.created_ms < t) {
+        return Ok(Decision::NeedsSignIn);
+    }
+    if !session.satisfies(request.acr.aal.aal()) {
+        return Ok(Decision::NeedsFactor(request.acr.aal));
+    }
+    if request.acr.ial > Ial::AuthOnly {
+        return Ok(Decision::NeedsVerification);
+    }
+    let consents = &state.oidc().await?.provider.consents;
+    if consents
+        .needed(&session.user_id, &agency.client_id, &request.scopes, None)
+        .await?
+    {
+        return Ok(Decision::NeedsConsent);
+    }
+    Ok(Decision::Ready {
+        user_id: session.user_id.clone(),
+        session: session.clone(),
+    })
+}
+
+/// The cookie that forgets the waiting request.
+pub(super) fn clear_authorize_cookie() -> HeaderValue {
+    HeaderValue::from_static("__Host-authorize=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// Issues the code and sends the person back to the agency.
+pub(super) async fn finish_with_code(
+    state: &WebState,
+    agency: &Agency,
+    request: &AuthorizationRequest,
+    user_id: &str,
+    session: &Session,
+) -> Result<Response, WebError> {
+    let grant = Grant {
+        user_id: user_id.to_owned(),
+        client_id: agency.client_id.clone(),
+        agency_id: agency.agency_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scopes: request.scopes.clone(),
+        nonce: request.nonce.clone(),
+        acr: request.acr,
+        aal: achieved(session),
+        auth_time_ms: session.created_ms,
+        code_challenge: request.code_challenge.clone(),
+    };
+    let code = state.oidc().await?.provider.issue_code(&grant).await?;
+    let to = with_query(
+        &request.redirect_uri,
+        &[("code", &code), ("state", &request.state)],
+    );
+    let mut response = Redirect::to(&to).into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_authorize_cookie());
+    Ok(response)
+}
+
+/// The waiting request of this browser, with its agency.
+pub(super) async fn waiting(
+    state: &WebState,
+    headers: &HeaderMap,
+) -> Result<Option<(Pending, Agency)>, WebError> {
+    let Some(id) = cookies::get(headers, &format!("__Host-{AUTHORIZE_COOKIE}")) else {
+        return Ok(None);
+    };
+    let provider = &state.oidc().await?.provider;
+    let Some(pending) = provider.pending.get(id).await? else {
+        return Ok(None);
+    };
+    let Some(agency) = provider.agencies.get(&pending.request.client_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((pending, agency)))
+}
+
+/// "This request has ended": the page for a missing, expired or already answered one.
+pub(super) fn ended(page: Page) -> Result<Response, WebError> {
+    let body = page.t("authorize-ended");
+    let mut response = MessagePage::render(
+        page,
+        "authorize-ended-title",
+        vec![body],
+        Some(("/account", "authorize-ended-account")),
+    )?;
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_authorize_cookie());
+    Ok(response)
+}
+
+/// The session behind the browser's cookie, pending or complete.
+pub(super) async fn current_session(
+    state: &WebState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, WebError> {
+    let Some(token) = token_of(headers) else {
+        return Ok(None);
+    };
+    Ok(state
+        .account_services()
+        .await?
+        .sessions
+        .resume(&token)
+        .await?)
+}
+
+async fn resume(
+    State(state): State<WebState>,
+    page: Page,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let Some((pending, agency)) = waiting(&state, &headers).await? else {
+        return ended(page);
+    };
+    let session = current_session(&state, &headers).await?;
+    let since = (pending.request.prompt == Prompt::Login).then_some(pending.created_ms);
+    match decide(&state, &agency, &pending.request, session.as_ref(), since).await? {
+        Decision::NeedsSignIn => Ok(Redirect::to(&page.href("/sign-in")).into_response()),
+        Decision::NeedsFactor(level) => {
+            let factor = format!("/sign-in/factor?return_to={}", urlencode(RESUME_PATH));
+            if level.aal() == Aal::PhishingResistant {
+                let body = vec![page.t("authorize-needs-phishing-resistant")];
+                return MessagePage::render(
+                    page,
+                    "authorize-needs-factor-title",
+                    body,
+                    Some((&factor, "authorize-use-security-key")),
+                );
+            }
+            Ok(Redirect::to(&page.href(&factor)).into_response())
+        }
+        Decision::NeedsVerification => {
+            let body = vec![page.t("authorize-needs-verification")];
+            MessagePage::render(
+                page,
+                "authorize-needs-verification-title",
+                body,
+                Some(("/authorize/cancel", "authorize-back-to-agency")),
+            )
+        }
+        Decision::NeedsConsent => {
+            Ok(Redirect::to(&page.href("/authorize/consent")).into_response())
+        }
+        Decision::Ready { user_id, session } => {
+            if !state
+                .oidc()
+                .await?
+                .provider
+                .pending
+                .finish(&pending.id)
+                .await?
+            {
+                return ended(page);
+            }
+            finish_with_code(&state, &agency, &pending.request, &user_id, &session).await
+        }
+    }
+}
