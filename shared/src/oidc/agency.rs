@@ -2,13 +2,15 @@
 //! keys authenticate the agency, and what it may receive. Kept in the store as JSON, one
 //! item per client, written by the operator command (`passerelle-admin agency put`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
 use super::OidcError;
 use super::claims::Scope;
 use super::jose::{Alg, PublicJwk};
+use crate::clock::Clock;
 use crate::session::Aal;
 use crate::store::{Expect, Item, Key, Store};
 
@@ -163,24 +165,45 @@ impl Agency {
     }
 }
 
-/// The registry over the store.
+/// How long a process trusts an agency it read: changes (a new key, a removed redirect
+/// URI, a removed agency) reach every running function within this time.
+pub const CACHE_SECS: i64 = 60;
+
+/// The registry over the store, with a short per-process cache: every code exchange and
+/// authorize step reads its agency, and registrations change rarely.
 #[derive(Debug, Clone)]
 pub struct Agencies {
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    cache: Arc<Mutex<HashMap<String, (i64, Option<Agency>)>>>,
 }
+
+/// Entries beyond this are dropped wholesale (a flood of unknown client ids).
+const CACHE_ENTRIES: usize = 1000;
 
 fn key(client_id: &str) -> Key {
     Key::new(format!("AGENCY#{client_id}"), "AGENCY")
 }
 
 impl Agencies {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            clock,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn forget(&self, client_id: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(client_id);
+        }
     }
 
     /// Registers or replaces an agency (the operator command).
     pub async fn put(&self, agency: &Agency) -> Result<(), OidcError> {
         agency.validate()?;
+        self.forget(&agency.client_id);
         let doc = serde_json::to_string(agency).map_err(|_| OidcError::Malformed)?;
         self.store
             .put(
@@ -194,10 +217,29 @@ impl Agencies {
         Ok(())
     }
 
+    /// The agency, as read at most [`CACHE_SECS`] ago by this process.
     pub async fn get(&self, client_id: &str) -> Result<Option<Agency>, OidcError> {
         if client_id.is_empty() || client_id.len() > 255 {
             return Ok(None);
         }
+        let now = self.clock.now_ms();
+        if let Ok(cache) = self.cache.lock()
+            && let Some((read_ms, agency)) = cache.get(client_id)
+            && now - read_ms < CACHE_SECS * 1000
+        {
+            return Ok(agency.clone());
+        }
+        let agency = self.read(client_id).await?;
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(client_id.to_owned(), (now, agency.clone()));
+        }
+        Ok(agency)
+    }
+
+    async fn read(&self, client_id: &str) -> Result<Option<Agency>, OidcError> {
         let Some(item) = self.store.get(&key(client_id)).await? else {
             return Ok(None);
         };
@@ -208,6 +250,7 @@ impl Agencies {
     }
 
     pub async fn remove(&self, client_id: &str) -> Result<bool, OidcError> {
+        self.forget(client_id);
         Ok(self
             .store
             .delete(&key(client_id), Expect::Any)

@@ -95,7 +95,7 @@ impl Provider {
     ) -> Self {
         Self {
             issuer: issuer.into(),
-            agencies: Agencies::new(Arc::clone(&store)),
+            agencies: Agencies::new(Arc::clone(&store), Arc::clone(&clock)),
             keys: SigningKeys::new(
                 Arc::clone(&store),
                 envelope,
@@ -158,7 +158,8 @@ impl Provider {
         let Some(redirect_uri) = form.get("redirect_uri") else {
             return Err(refuse("invalid_request", "redirect_uri is required"));
         };
-        let (agency, by_pkce) = self.authenticate(form).await?;
+        let (agency, remember_jti) = self.authenticate(form).await?;
+        let by_pkce = remember_jti.is_none();
         let code_key = code_key(code);
         let Some(item) = self.store.get(&code_key).await? else {
             return Err(refuse(
@@ -209,25 +210,30 @@ impl Provider {
         let token_hash = hashed(&access_token);
         let now = self.clock.now_ms();
         let doc = serde_json::to_string(&grant).map_err(|_| OidcError::Malformed)?;
-        let redeemed = self
-            .store
-            .transact(vec![
-                Write::Update(
-                    Update::new(code_key.clone())
-                        .set("used", true)
-                        .set("token", token_hash.clone()),
-                    Expect::All(vec![Check::eq("used", false)]),
-                ),
-                Write::Put(
-                    Item::new(token_key(&token_hash))
-                        .with("doc", doc)
-                        .expiring_at(secs(now) + TOKEN_SECS),
-                    Expect::Absent,
-                ),
-            ])
-            .await;
-        match redeemed {
+        let mut writes = vec![
+            Write::Update(
+                Update::new(code_key.clone())
+                    .set("used", true)
+                    .set("token", token_hash.clone()),
+                Expect::All(vec![Check::eq("used", false)]),
+            ),
+            Write::Put(
+                Item::new(token_key(&token_hash))
+                    .with("doc", doc)
+                    .expiring_at(secs(now) + TOKEN_SECS),
+                Expect::Absent,
+            ),
+        ];
+        writes.extend(remember_jti);
+        match self.store.transact(writes).await {
             Ok(()) => {}
+            // The jti write (last) failed: the same assertion raced this one.
+            Err(StoreError::TransactionCanceled { failed }) if failed == [2] => {
+                return Err(refuse(
+                    "invalid_client",
+                    "the client assertion was already used (jti)",
+                ));
+            }
             Err(e) if e.is_condition_failure() => {
                 if let Some(item) = self.store.get(&code_key).await? {
                     self.revoke_issued(&item).await?;
@@ -249,7 +255,10 @@ impl Provider {
     }
 
     /// The agency the request authenticates as, and whether by PKCE alone.
-    async fn authenticate(&self, form: &Params) -> Result<(Agency, bool), TokenError> {
+    /// Also returns the write that remembers the assertion's `jti`: it commits in the
+    /// redeem transaction (one store round trip fewer), after a read here refused a
+    /// replay early; the write's condition settles a race between two replays.
+    async fn authenticate(&self, form: &Params) -> Result<(Agency, Option<Write>), TokenError> {
         let now = secs(self.clock.now_ms());
         match (
             form.get("client_assertion_type"),
@@ -274,22 +283,18 @@ impl Provider {
                 let endpoint = self.token_endpoint();
                 let checked = check_assertion(&jws, &agency, &[&self.issuer, &endpoint], now)
                     .map_err(|d| refuse("invalid_client", d))?;
-                let remembered = self
-                    .store
-                    .put(
-                        Item::new(jti_key(&agency.client_id, &checked.jti))
-                            .expiring_at(checked.exp + LEEWAY_SECS + 1),
-                        Expect::Absent,
-                    )
-                    .await;
-                match remembered {
-                    Ok(_) => Ok((agency, false)),
-                    Err(StoreError::ConditionFailed) => Err(refuse(
+                let key = jti_key(&agency.client_id, &checked.jti);
+                if self.store.get(&key).await?.is_some() {
+                    return Err(refuse(
                         "invalid_client",
                         "the client assertion was already used (jti)",
-                    )),
-                    Err(e) => Err(e.into()),
+                    ));
                 }
+                let remember = Write::Put(
+                    Item::new(key).expiring_at(checked.exp + LEEWAY_SECS + 1),
+                    Expect::Absent,
+                );
+                Ok((agency, Some(remember)))
             }
             (Some(_), _) | (None, Some(_)) => Err(refuse(
                 "invalid_client",
@@ -316,7 +321,7 @@ impl Provider {
                 if form.get("code_verifier").is_none() {
                     return Err(refuse("invalid_request", "code_verifier is required"));
                 }
-                Ok((agency, true))
+                Ok((agency, None))
             }
         }
     }

@@ -183,12 +183,14 @@ async fn resume(
         Decision::NeedsFactor(level) => {
             let factor = format!("/sign-in/factor?return_to={}", urlencode(RESUME_PATH));
             if level.aal() == Aal::PhishingResistant {
+                // Only a key or face/touch unlock will do: straight to that ceremony.
+                let key = format!("/sign-in/webauthn?return_to={}", urlencode(RESUME_PATH));
                 let body = vec![page.t("authorize-needs-phishing-resistant")];
                 return MessagePage::render(
                     page,
                     "authorize-needs-factor-title",
                     body,
-                    Some((&factor, "authorize-use-security-key")),
+                    Some((&key, "authorize-use-security-key")),
                 );
             }
             Ok(Redirect::to(&page.href(&factor)).into_response())
