@@ -175,8 +175,11 @@ pub const CACHE_SECS: i64 = 60;
 pub struct Agencies {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    cache: Arc<Mutex<HashMap<String, (i64, Option<Agency>)>>>,
+    cache: Arc<Mutex<HashMap<String, Cached>>>,
 }
+
+/// When a registration was read, and what was found (`None`: no such agency).
+type Cached = (i64, Option<Agency>);
 
 /// Entries beyond this are dropped wholesale (a flood of unknown client ids).
 const CACHE_ENTRIES: usize = 1000;

@@ -189,6 +189,26 @@ fn form_encode(v: &str) -> String {
     out
 }
 
+/// `application/x-www-form-urlencoded` decoding of one name or value.
+fn form_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
 /// The request's parameters, each once: a repeated parameter is an error (RFC 6749 3.1).
 #[derive(Debug, Default)]
 pub struct Params {
@@ -215,6 +235,16 @@ impl Params {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// The parameters of a URL query (`None`: not a valid query string).
+    pub fn from_query(query: Option<&str>) -> Option<Self> {
+        let mut pairs = Vec::new();
+        for part in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            pairs.push((form_decode(k)?, form_decode(v)?));
+        }
+        Some(Self::new(pairs))
     }
 
     /// Whether any parameter came more than once.

@@ -13,6 +13,7 @@ use crate::oidc::claims::parse_scopes;
 use crate::web::WebState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::WebError;
+use crate::web::oidc::consent::attributes;
 use crate::web::page::{Page, render};
 use crate::web::session::SignedIn;
 use crate::web::when::format_utc;
@@ -69,16 +70,7 @@ async fn list(
     let rows = consents
         .into_iter()
         .map(|c| Row {
-            attributes: parse_scopes(&c.scopes.join(" "))
-                .iter()
-                .map(|s| {
-                    page.t(&format!(
-                        "consent-scope-{}",
-                        s.as_str().replace([':', '_'], "-")
-                    ))
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
+            attributes: attributes(&page, &parse_scopes(&c.scopes.join(" "))).join("; "),
             granted: format_utc(c.granted_ms),
             client_id: c.client_id,
             name: c.agency_name,

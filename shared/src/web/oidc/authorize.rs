@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use http::{HeaderMap, StatusCode, header};
 
-use super::resume::{Decision, decide, finish_with_code};
+use super::resume::{Decision, decide, finish_with_code, signed_in};
 use super::{AUTHORIZE_COOKIE, RESUME_PATH};
 use crate::oidc::request::{AuthorizeError, PageReason, Params, Prompt, validate};
 use crate::web::cookies::{self, Lifetime, SameSite};
@@ -16,7 +16,7 @@ use crate::web::error::WebError;
 use crate::web::forms::MessagePage;
 use crate::web::i18n::Lang;
 use crate::web::locale::Locale;
-use crate::web::session::{clear_session_cookie, token_of};
+use crate::web::session::clear_session_cookie;
 use crate::web::{Page, WebState};
 
 pub fn routes() -> Router<WebState> {
@@ -29,9 +29,8 @@ async fn by_query(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, WebError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|_| WebError::BadRequest)?;
-    authorize(&state, page, &headers, Params::new(pairs)).await
+    let params = Params::from_query(query.as_deref()).ok_or(WebError::BadRequest)?;
+    authorize(&state, page, &headers, params).await
 }
 
 /// OIDC Core 3.1.2.1: the same request as a form post (exempt from the CSRF guard: it
@@ -82,16 +81,7 @@ async fn authorize(
     let Some(agency) = agency else {
         return refused_page(page, PageReason::UnknownClient);
     };
-    let session = match token_of(headers) {
-        Some(token) => state
-            .account_services()
-            .await?
-            .sessions
-            .resume(&token)
-            .await?
-            .map(|s| (token, s)),
-        None => None,
-    };
+    let session = signed_in(state, headers).await?;
     if request.prompt == Prompt::None {
         // No page at all: the session answers, or the agency hears why not.
         return match decide(

@@ -53,8 +53,9 @@ struct Answer {
     decision: String,
 }
 
-/// The attributes `scopes` release, as people read them (one line per claim group).
-fn attributes(page: &Page, scopes: &[Scope]) -> Vec<String> {
+/// The attributes `scopes` release, as people read them (one line per claim group): the
+/// consent page and the connected-agencies page say the same.
+pub(crate) fn attributes(page: &Page, scopes: &[Scope]) -> Vec<String> {
     scopes
         .iter()
         .map(|s| {

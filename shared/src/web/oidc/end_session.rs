@@ -11,6 +11,7 @@ use axum::routing::get;
 use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
+use super::resume::signed_in;
 use crate::oidc::agency::Agency;
 use crate::oidc::jose::verify;
 use crate::oidc::request::{Params, with_query};
@@ -18,7 +19,7 @@ use crate::web::csrf::CsrfForm;
 use crate::web::error::WebError;
 use crate::web::forms::MessagePage;
 use crate::web::page::render;
-use crate::web::session::{clear_session_cookie, token_of};
+use crate::web::session::clear_session_cookie;
 use crate::web::{Page, WebState};
 
 pub fn routes() -> Router<WebState> {
@@ -128,9 +129,7 @@ async fn confirm(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, WebError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
-        .map_err(|_| WebError::BadRequest)?;
-    let params = Params::new(pairs);
+    let params = Params::from_query(query.as_deref()).ok_or(WebError::BadRequest)?;
     let Some(target) = target(
         &state,
         params.get("client_id"),
@@ -145,17 +144,7 @@ async fn confirm(
     if agency_state.len() > 1024 {
         return refused(page);
     }
-    let signed_in = match token_of(&headers) {
-        Some(token) => state
-            .account_services()
-            .await?
-            .sessions
-            .resume(&token)
-            .await?
-            .is_some(),
-        None => false,
-    };
-    if !signed_in {
+    if signed_in(&state, &headers).await?.is_none() {
         return leave(&target, &agency_state, &page);
     }
     render(&ConfirmPage {
@@ -184,7 +173,7 @@ async fn sign_out(
     else {
         return refused(page);
     };
-    if let Some(token) = token_of(&headers) {
+    if let Some((token, _)) = signed_in(&state, &headers).await? {
         state.account_services().await?.sessions.end(&token).await?;
     }
     leave(&target, &form.state, &page)

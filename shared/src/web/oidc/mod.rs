@@ -7,7 +7,7 @@
 //! which all end at `/authorize/resume` while it is set ([`continuation`]).
 
 mod authorize;
-mod consent;
+pub(crate) mod consent;
 mod end_session;
 mod resume;
 

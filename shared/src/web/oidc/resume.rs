@@ -13,7 +13,7 @@ use crate::oidc::agency::Agency;
 use crate::oidc::codes::Grant;
 use crate::oidc::pending::Pending;
 use crate::oidc::request::{AalLevel, AuthorizationRequest, Ial, Prompt, with_query};
-use crate::session::{Aal, Session};
+use crate::session::{Aal, Session, SessionToken};
 use crate::web::cookies;
 use crate::web::error::WebError;
 use crate::web::forms::MessagePage;
@@ -152,20 +152,24 @@ pub(super) fn ended(page: Page) -> Result<Response, WebError> {
     Ok(response)
 }
 
+/// The session behind the browser's cookie (pending or complete), with its token.
+pub(super) async fn signed_in(
+    state: &WebState,
+    headers: &HeaderMap,
+) -> Result<Option<(SessionToken, Session)>, WebError> {
+    let Some(token) = token_of(headers) else {
+        return Ok(None);
+    };
+    let sessions = &state.account_services().await?.sessions;
+    Ok(sessions.resume(&token).await?.map(|s| (token, s)))
+}
+
 /// The session behind the browser's cookie, pending or complete.
 pub(super) async fn current_session(
     state: &WebState,
     headers: &HeaderMap,
 ) -> Result<Option<Session>, WebError> {
-    let Some(token) = token_of(headers) else {
-        return Ok(None);
-    };
-    Ok(state
-        .account_services()
-        .await?
-        .sessions
-        .resume(&token)
-        .await?)
+    Ok(signed_in(state, headers).await?.map(|(_, s)| s))
 }
 
 async fn resume(
