@@ -702,38 +702,70 @@ async fn discovery_advertises_only_what_is_supported_and_jwks_publishes_current_
 }
 
 #[tokio::test]
-async fn a_remembered_browser_is_honoured_by_default_and_refused_for_aal2_and_phishing_resistance() {
+async fn a_remembered_browser_is_honoured_by_default_and_refused_for_aal2_and_phishing_resistance()
+{
     // Given a person who consented, then signed in with "remember this browser",
     let site = site_now();
     register(&site, false).await;
     let mut b = Browser::new(&site);
-    let (secret, consent) = sign_up_from_agency(&mut b, &authorize_path(&[]), "rosa@example.com").await;
+    let (secret, consent) =
+        sign_up_from_agency(&mut b, &authorize_path(&[]), "rosa@example.com").await;
     assert_eq!(consent.status, StatusCode::OK);
     allow(&mut b).await;
     b.post("/sign-out", &[]).await;
     b.get("/sign-in").await;
-    b.post("/sign-in", &[("email", "rosa@example.com"), ("password", GOOD)]).await;
+    b.post(
+        "/sign-in",
+        &[("email", "rosa@example.com"), ("password", GOOD)],
+    )
+    .await;
     b.get("/sign-in/totp").await;
     let code = site.totp(&secret);
-    b.post("/sign-in/totp", &[("code", &code), ("return_to", ""), ("remember", "yes")]).await;
+    b.post(
+        "/sign-in/totp",
+        &[("code", &code), ("return_to", ""), ("remember", "yes")],
+    )
+    .await;
     site.advance(30);
     b.post("/sign-out", &[]).await;
 
     // When an agency asks with the default AAL, the password on this browser is enough;
     let start = b.get(&authorize_path(&[])).await;
     b.follow(start).await;
-    let signed_in = b.post("/sign-in", &[("email", "rosa@example.com"), ("password", GOOD)]).await;
-    assert_eq!(signed_in.location(), "/authorize/resume", "the remembered browser stood in");
+    let signed_in = b
+        .post(
+            "/sign-in",
+            &[("email", "rosa@example.com"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(
+        signed_in.location(),
+        "/authorize/resume",
+        "the remembered browser stood in"
+    );
     let back = b.get("/authorize/resume").await;
     assert!(agency_params(back.location()).contains_key("code"));
 
     // when it asks for aal2, the remembered browser is not enough: the factor step, then the code;
-    let aal2 = b.get(&authorize_path(&[("acr_values", "http://idmanagement.gov/ns/assurance/aal/2")])).await;
+    let aal2 = b
+        .get(&authorize_path(&[(
+            "acr_values",
+            "http://idmanagement.gov/ns/assurance/aal/2",
+        )]))
+        .await;
     let asked = b.get(aal2.location()).await;
-    assert_eq!(asked.location(), "/sign-in/factor?return_to=%2Fauthorize%2Fresume");
+    assert_eq!(
+        asked.location(),
+        "/sign-in/factor?return_to=%2Fauthorize%2Fresume"
+    );
     b.open(asked.location()).await;
     let code = site.totp(&secret);
-    let done = b.post("/sign-in/totp", &[("code", &code), ("return_to", "/authorize/resume")]).await;
+    let done = b
+        .post(
+            "/sign-in/totp",
+            &[("code", &code), ("return_to", "/authorize/resume")],
+        )
+        .await;
     assert_eq!(done.location(), "/authorize/resume");
     let answered = b.get("/authorize/resume").await;
     assert!(agency_params(answered.location()).contains_key("code"));
@@ -747,5 +779,9 @@ async fn a_remembered_browser_is_honoured_by_default_and_refused_for_aal2_and_ph
         .await;
     let page = b.get(pr.location()).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("security key or face or touch unlock"), "{}", page.body);
+    assert!(
+        page.body.contains("security key or face or touch unlock"),
+        "{}",
+        page.body
+    );
 }

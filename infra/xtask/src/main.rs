@@ -87,7 +87,8 @@ fn check_feature_isolation() -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     let root = root();
-    let venv = tools::ensure(&root)?;
+    let tools = tools::ensure(&root)?;
+    let venv = tools.venv;
     step("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
     step(
         "clippy",
@@ -110,7 +111,9 @@ fn test() -> Result<(), String> {
     println!("moto_server is listening at {}", moto.url());
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--all-features", "--no-fail-fast"])
-        .env("PASSERELLE_TEST_MOTO_URL", moto.url());
+        .env("PASSERELLE_TEST_MOTO_URL", moto.url())
+        .env("PASSERELLE_TEST_CHROMIUM", &tools.browser.chromium)
+        .env("PASSERELLE_TEST_AXE", &tools.browser.axe);
     run_tests(&mut cmd)
 }
 

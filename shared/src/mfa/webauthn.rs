@@ -263,6 +263,13 @@ impl Factors {
             )
             .map_err(|e| MfaError::WebAuthnConfig(e.to_string()))?;
         let mut options = serde_json::to_value(&ccr).map_err(|_| MfaError::Malformed)?;
+        // Chromium refuses credProtect "userVerificationRequired" with residentKey
+        // "discouraged" before any authenticator is asked; webauthn-rs does not enforce
+        // the extension, so it is not sent.
+        if let Some(ext) = options["publicKey"]["extensions"].as_object_mut() {
+            ext.remove("credentialProtectionPolicy");
+            ext.remove("enforceCredentialProtectionPolicy");
+        }
         if attachment == Attachment::Platform {
             // webauthn-rs hints "security-key"; browsers follow hints over the attachment.
             options["publicKey"]["hints"] = serde_json::json!(["client-device"]);

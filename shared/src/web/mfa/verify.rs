@@ -88,6 +88,16 @@ pub fn routes() -> Router<WebState> {
 }
 
 /// A query string carrying `return_to` on, or nothing.
+/// The hidden `return_to` a form carries on: empty stays empty (the default destination
+/// decides), since `local_path("")` is `/`.
+pub(super) fn carried(return_to: &str) -> String {
+    if return_to.is_empty() {
+        String::new()
+    } else {
+        local_path(return_to).to_owned()
+    }
+}
+
 fn carry(return_to: &str) -> String {
     if return_to.is_empty() {
         String::new()
@@ -241,7 +251,7 @@ fn step_page(
     warning: Option<String>,
 ) -> CodeEntry {
     let (title, lead, action) = step.ids();
-    let mut hidden = vec![("return_to", local_path(return_to).to_owned())];
+    let mut hidden = vec![("return_to", carried(return_to))];
     if step == Step::Phone {
         hidden.insert(0, ("c", challenge.to_owned()));
     }

@@ -28,7 +28,6 @@ use crate::web::WebState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::WebError;
 use crate::web::forms::{FormErrors, MessagePage, event_context};
-use crate::web::language::local_path;
 use crate::web::page::{Page, render};
 use crate::web::session::AnySession;
 
@@ -298,7 +297,7 @@ async fn sign_in_ceremony(
         options_json: challenge.options_json,
         action: page.href("/sign-in/webauthn/finish"),
         start_label: page.t("signin-webauthn-start"),
-        hidden: vec![("return_to", local_path(return_to).to_owned())],
+        hidden: vec![("return_to", super::verify::carried(return_to))],
         offer_remember: !current.session.is_complete(),
     };
     render(&SignInPage {
