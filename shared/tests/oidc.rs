@@ -28,10 +28,9 @@ const CLIENT: &str = "urn:gov:test:benefits";
 const REDIRECT: &str = "https://benefits.example.gov/callback";
 const LOGGED_OUT: &str = "https://benefits.example.gov/signed-out";
 
-/// The agency's own key and registration.
+/// The agency's own key.
 struct TestAgency {
     key: SigningKey,
-    _agency: Agency,
 }
 
 fn real_now_ms() -> i64 {
@@ -65,10 +64,7 @@ async fn register(site: &Site, pkce: bool) -> TestAgency {
     };
     let oidc = site.state.oidc().await.unwrap();
     oidc.provider.agencies.put(&agency).await.unwrap();
-    TestAgency {
-        key,
-        _agency: agency,
-    }
+    TestAgency { key }
 }
 
 fn now_secs(site: &Site) -> i64 {

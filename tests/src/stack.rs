@@ -1,5 +1,5 @@
-//! The local stack in-process, as `cargo run` serves it: every function's router
-//! (`passerelle_local::app`) and the in-process workers (mail delivery to the outbox), over
+//! The local stack in-process, as `cargo run` serves it: every function's router and the
+//! demo agency (`passerelle_local::app_with_demo`) and the in-process workers (mail delivery to the outbox), over
 //! the embedded adapters in a fresh data directory, on an ephemeral port bound to
 //! 127.0.0.1 and addressed as `http://localhost:<port>`: the public URL the site puts in
 //! links and checks form origins against, and the only host WebAuthn accepts.
@@ -75,7 +75,10 @@ impl Stack {
                 .expect("the embedded adapters in a fresh directory"),
         );
         let app = match options.session_policy {
-            None => passerelle_local::app(&config, &services),
+            // As `cargo run` serves it, the demo agency included.
+            None => passerelle_local::app_with_demo(&config, &services)
+                .await
+                .expect("the demo agency registers"),
             Some(policy) => passerelle::web::router(
                 passerelle_local::state(&config, &services).with_session_policy(policy),
             ),

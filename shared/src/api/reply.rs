@@ -42,12 +42,8 @@ impl ApiError {
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         match e {
-            TokenError::Protocol {
-                status,
-                error,
-                description,
-            } => ApiError::Protocol {
-                status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            TokenError::Protocol { error, description } => ApiError::Protocol {
+                status: StatusCode::BAD_REQUEST,
                 error,
                 description,
                 challenge: None,

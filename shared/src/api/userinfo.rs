@@ -67,14 +67,16 @@ async fn answer(state: &ApiState, token: &str) -> Result<Response, ApiError> {
     let Some(account) = accounts.account(&grant.user_id).await? else {
         return Err(ApiError::invalid_token("the account no longer exists"));
     };
-    let addresses = accounts.list_addresses(&grant.user_id).await?;
-    let email = accounts.primary_address(&grant.user_id).await?;
+    // Oldest first: the first is the primary address (`Accounts::primary_address`).
+    let all_emails: Vec<String> = accounts
+        .list_addresses(&grant.user_id)
+        .await?
+        .iter()
+        .map(|a| a.address.as_str().to_owned())
+        .collect();
     let person = Person {
-        email: email.as_str().to_owned(),
-        all_emails: addresses
-            .iter()
-            .map(|a| a.address.as_str().to_owned())
-            .collect(),
+        email: all_emails.first().cloned().unwrap_or_default(),
+        all_emails,
         locale: account.locale,
     };
     let sub = oidc.provider.subject(&grant.agency_id, &grant.user_id);

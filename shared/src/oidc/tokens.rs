@@ -1,6 +1,6 @@
 //! The provider as agencies meet it (OIDC-3, OIDC-4): codes issued at the end of the
 //! authorize step, the token exchange with client authentication, access tokens for
-//! userinfo, and ID tokens. Every refusal is an RFC 6749 error with its HTTP status.
+//! userinfo, and ID tokens. Every refusal is an RFC 6749 error.
 
 use std::sync::Arc;
 
@@ -35,10 +35,10 @@ pub struct TokenResponse {
 /// A refused token request (RFC 6749 5.2), or an internal failure.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
+    /// Answered with status 400 (RFC 6749 5.2; the endpoint answers 401 only to header
+    /// authentication, before any of this runs).
     #[error("{error}: {description}")]
     Protocol {
-        /// 400 (RFC 6749 5.2; the endpoint answers 401 only to header authentication).
-        status: u16,
         error: &'static str,
         description: &'static str,
     },
@@ -53,11 +53,7 @@ impl From<StoreError> for TokenError {
 }
 
 fn refuse(error: &'static str, description: &'static str) -> TokenError {
-    TokenError::Protocol {
-        status: 400,
-        error,
-        description,
-    }
+    TokenError::Protocol { error, description }
 }
 
 fn token_key(access_token_hash: &str) -> Key {

@@ -14,7 +14,10 @@ use super::authorize::request_error as error_location;
 use super::resume::{
     Decision, clear_authorize_cookie, current_session, decide, ended, finish_with_code, waiting,
 };
+use crate::oidc::agency::Agency;
 use crate::oidc::claims::Scope;
+use crate::oidc::pending::Pending;
+use crate::session::Session;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::WebError;
 use crate::web::page::render;
@@ -67,22 +70,39 @@ pub(crate) fn attributes(page: &Page, scopes: &[Scope]) -> Vec<String> {
         .collect()
 }
 
+/// The waiting request and the person, when consent is the step due; otherwise the page
+/// to answer with instead (the request ended, or back to the resume step, which knows
+/// what comes first).
+async fn consent_due(
+    state: &WebState,
+    page: &Page,
+    headers: &HeaderMap,
+) -> Result<Result<(Pending, Agency, Session), Response>, WebError> {
+    let Some((pending, agency)) = waiting(state, headers).await? else {
+        return Ok(Err(ended(page.clone())?));
+    };
+    let session = current_session(state, headers).await?;
+    let due = matches!(
+        decide(state, &agency, &pending.request, session.as_ref(), None).await?,
+        Decision::NeedsConsent | Decision::Ready { .. }
+    );
+    match session {
+        Some(session) if due => Ok(Ok((pending, agency, session))),
+        _ => Ok(Err(
+            Redirect::to(&page.href(super::RESUME_PATH)).into_response()
+        )),
+    }
+}
+
 async fn ask(
     State(state): State<WebState>,
     page: Page,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let Some((pending, agency)) = waiting(&state, &headers).await? else {
-        return ended(page);
+    let (pending, agency, _) = match consent_due(&state, &page, &headers).await? {
+        Ok(due) => due,
+        Err(instead) => return Ok(instead),
     };
-    let session = current_session(&state, &headers).await?;
-    if !matches!(
-        decide(&state, &agency, &pending.request, session.as_ref(), None).await?,
-        Decision::NeedsConsent | Decision::Ready { .. }
-    ) {
-        // Not signed in (any more), or another step first: the resume step knows which.
-        return Ok(Redirect::to(&page.href(super::RESUME_PATH)).into_response());
-    }
     let attributes = attributes(&page, &pending.request.scopes());
     render(&ConsentPage {
         page,
@@ -97,27 +117,21 @@ async fn answer(
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<Answer>,
 ) -> Result<Response, WebError> {
-    let Some((pending, agency)) = waiting(&state, &headers).await? else {
-        return ended(page);
-    };
-    let provider = &state.oidc().await?.provider;
     if form.decision != "allow" {
+        let Some((pending, _)) = waiting(&state, &headers).await? else {
+            return ended(page);
+        };
         return deny(&state, page, &pending).await;
     }
-    let session = current_session(&state, &headers).await?;
-    let user_id = match decide(&state, &agency, &pending.request, session.as_ref(), None).await? {
-        Decision::NeedsConsent | Decision::Ready { .. } => {
-            session.as_ref().map(|s| s.user_id.clone())
-        }
-        _ => None,
+    let (pending, agency, session) = match consent_due(&state, &page, &headers).await? {
+        Ok(due) => due,
+        Err(instead) => return Ok(instead),
     };
-    let (Some(user_id), Some(session)) = (user_id, session) else {
-        return Ok(Redirect::to(&page.href(super::RESUME_PATH)).into_response());
-    };
+    let provider = &state.oidc().await?.provider;
     provider
         .consents
         .grant(
-            &user_id,
+            &session.user_id,
             &agency.client_id,
             &agency.name,
             &pending.request.scopes,
@@ -127,15 +141,18 @@ async fn answer(
     if !provider.pending.finish(&pending.id).await? {
         return ended(page);
     }
-    finish_with_code(&state, &agency, &pending.request, &user_id, &session).await
+    finish_with_code(
+        &state,
+        &agency,
+        &pending.request,
+        &session.user_id,
+        &session,
+    )
+    .await
 }
 
 /// Back to the agency with `access_denied`, the request ended.
-async fn deny(
-    state: &WebState,
-    page: Page,
-    pending: &crate::oidc::pending::Pending,
-) -> Result<Response, WebError> {
+async fn deny(state: &WebState, page: Page, pending: &Pending) -> Result<Response, WebError> {
     if !state
         .oidc()
         .await?
