@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod envelope;
 pub mod fingerprint;
+pub mod idv;
 pub mod keys;
 pub mod mfa;
 pub mod notify;

@@ -1,0 +1,14 @@
+//! Identity verification (IAL2, IDV-1 … IDV-9): the proofing flow's state, the jobs that
+//! call the vendors, the vendors' ports, and the sealing that keeps a verified identity
+//! readable only by its owner (password or personal key) together with the key service.
+//!
+//! - [`pii`]: the personal data being verified, validated, redacted in `Debug`, zeroized.
+//! - Sealing and keys: [`seal`] (IDV-7, password + key service), [`personal_key`] (IDV-8),
+//!   [`session_pii`] (IDV-9, the session's copy under a key only the cookie holds),
+//!   [`profile`] (the account's verified identity: active, pending letter, deactivated).
+//! - Checks: [`jobs`] (proofing jobs through the queue, idempotent by id), [`vendors`] (the
+//!   vendor ports and their HTTP clients), [`callback`] (signed vendor webhooks),
+//!   [`uploads`] (document images, sealed, deleted when the checks end).
+//! - [`letter`] (IDV-4 codes) and [`duplicates`] (IDV-6 fingerprints).
+
+pub mod pii;
