@@ -61,6 +61,7 @@ async fn setup() -> Bench {
         ial: 1,
         default_aal: AalSetting::Default,
         keys: vec![key.public_jwk()],
+        jwks_uri: None,
         redirect_uris: vec![REDIRECT.into()],
         post_logout_redirect_uris: vec![],
         scopes: vec!["email".into()],

@@ -54,6 +54,7 @@ async fn register(site: &Site, pkce: bool) -> TestAgency {
         ial: 1,
         default_aal: AalSetting::Default,
         keys: if pkce { vec![] } else { vec![key.public_jwk()] },
+        jwks_uri: None,
         redirect_uris: vec![REDIRECT.into()],
         post_logout_redirect_uris: vec![LOGGED_OUT.into()],
         scopes: vec!["email".into(), "all_emails".into(), "locale".into()],

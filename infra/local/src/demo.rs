@@ -80,6 +80,7 @@ pub async fn register(state: &WebState, data_dir: &Path) -> Result<Arc<Demo>, St
         ial: 1,
         default_aal: AalSetting::Default,
         keys: vec![key.public_jwk()],
+        jwks_uri: None,
         redirect_uris: vec![format!("{base}/demo/callback")],
         post_logout_redirect_uris: vec![format!("{base}/demo/")],
         scopes: vec!["email".into(), "all_emails".into(), "locale".into()],

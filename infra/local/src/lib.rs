@@ -3,6 +3,7 @@
 //! functions use.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod demo;
 
 use std::sync::Arc;

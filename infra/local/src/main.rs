@@ -14,7 +14,7 @@ async fn main() {
         Some("signing-keys") => signing_keys(std::env::args().nth(2).as_deref()).await,
         Some(other) => exit_with(&format!(
             "unknown command {other:?}: use `serve` (the default), `rotate-root-key`, \
-             `agency put FILE | show CLIENT_ID | remove CLIENT_ID` or `signing-keys list | rotate`"
+             `agency add|update|list|show|remove|refresh-keys …` or `signing-keys list | rotate`"
         )),
     }
 }
@@ -51,43 +51,16 @@ async fn provider() -> passerelle::api::ApiState {
     passerelle::api::ApiState::new(Arc::new(services), config.public_url)
 }
 
-/// `agency put FILE` registers or replaces an agency (OIDC-9) from its JSON registration;
-/// `agency show CLIENT_ID` prints it; `agency remove CLIENT_ID` removes it.
+/// `agency add|update|list|show|remove|refresh-keys` (OIDC-9): see
+/// `passerelle_local::admin::agency::USAGE` and docs/operations.md.
 async fn agency(args: Vec<String>) {
     let api = provider().await;
     let oidc = api.oidc().await.unwrap_or_else(|e| exit_with(&e));
-    let agencies = &oidc.provider.agencies;
-    #[allow(clippy::print_stdout)]
-    match (args.first().map(String::as_str), args.get(1)) {
-        (Some("put"), Some(file)) => {
-            let text = std::fs::read_to_string(file)
-                .unwrap_or_else(|e| exit_with(&format!("{file}: {e}")));
-            let agency: passerelle::oidc::Agency =
-                serde_json::from_str(&text).unwrap_or_else(|e| {
-                    exit_with(&format!("{file} is not an agency registration: {e}"))
-                });
-            agencies
-                .put(&agency)
-                .await
-                .unwrap_or_else(|e| exit_with(&e));
-            println!("agency {} registered", agency.client_id);
-        }
-        (Some("show"), Some(id)) => {
-            match agencies.get(id).await.unwrap_or_else(|e| exit_with(&e)) {
-                Some(a) => println!("{}", serde_json::to_string_pretty(&a).unwrap_or_default()),
-                None => exit_with(&format!("no agency {id}")),
-            }
-        }
-        (Some("remove"), Some(id)) => {
-            if agencies.remove(id).await.unwrap_or_else(|e| exit_with(&e)) {
-                println!("agency {id} removed");
-            } else {
-                exit_with(&format!("no agency {id}"));
-            }
-        }
-        _ => exit_with(
-            &"use `agency put FILE`, `agency show CLIENT_ID` or `agency remove CLIENT_ID`",
-        ),
+    let io = passerelle_local::admin::agency::SystemIo::default();
+    match passerelle_local::admin::agency::run(&args, &oidc.provider.agencies, &io).await {
+        #[allow(clippy::print_stdout)]
+        Ok(out) => println!("{out}"),
+        Err(e) => exit_with(&e),
     }
 }
 

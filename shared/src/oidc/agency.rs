@@ -1,6 +1,6 @@
 //! The agency registry (OIDC-9): who may ask for a sign-in, where answers may go, which
 //! keys authenticate the agency, and what it may receive. Kept in the store as JSON, one
-//! item per client, written by the operator command (`passerelle-admin agency put`).
+//! item per client, written by the operator command (`cargo run -- agency add|update|remove`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,7 @@ use super::claims::Scope;
 use super::jose::{Alg, PublicJwk};
 use crate::clock::Clock;
 use crate::session::Aal;
-use crate::store::{Expect, Item, Key, Store};
+use crate::store::{Expect, Index, Item, Key, Query, Store};
 
 /// One registered agency application (an OIDC client).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +34,10 @@ pub struct Agency {
     /// Public keys that sign the agency's `private_key_jwt` assertions (RS256 or ES256).
     #[serde(default)]
     pub keys: Vec<PublicJwk>,
+    /// Where the agency publishes those keys, when it registered a JWKS URL: the
+    /// operator command reads it at registration and `agency refresh-keys` reads it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     /// Exact redirect URIs: https, or http on localhost for development.
     pub redirect_uris: Vec<String>,
     #[serde(default)]
@@ -136,6 +140,11 @@ impl Agency {
         if self.keys.is_empty() && !self.pkce {
             return bad("an agency needs keys (private_key_jwt) or pkce = true");
         }
+        if let Some(uri) = &self.jwks_uri
+            && !valid_redirect_uri(uri)
+        {
+            return bad("jwks_uri must be an absolute https URI (http only on localhost)");
+        }
         if self.keys.iter().any(|k| !k.is_valid()) {
             return bad("keys must be RSA (2048 bits or more) or P-256 public JWKs");
         }
@@ -203,8 +212,40 @@ impl Agencies {
         }
     }
 
-    /// Registers or replaces an agency (the operator command).
+    /// Registers or replaces an agency, whatever was there (the demo agency at start-up).
     pub async fn put(&self, agency: &Agency) -> Result<(), OidcError> {
+        self.write(agency, Expect::Any).await
+    }
+
+    /// Registers a new agency; a client id already taken is refused, so two operators
+    /// cannot overwrite each other's registration by accident.
+    pub async fn add(&self, agency: &Agency) -> Result<(), OidcError> {
+        self.write(agency, Expect::Absent)
+            .await
+            .map_err(|e| match e {
+                OidcError::Store(s) if s.is_condition_failure() => {
+                    OidcError::InvalidAgency(format!(
+                        "client_id {} is already registered: use `agency update`",
+                        agency.client_id
+                    ))
+                }
+                e => e,
+            })
+    }
+
+    /// Replaces the registration of an agency that exists.
+    pub async fn update(&self, agency: &Agency) -> Result<(), OidcError> {
+        self.write(agency, Expect::Present)
+            .await
+            .map_err(|e| match e {
+                OidcError::Store(s) if s.is_condition_failure() => OidcError::InvalidAgency(
+                    format!("no agency {} to update: use `agency add`", agency.client_id),
+                ),
+                e => e,
+            })
+    }
+
+    async fn write(&self, agency: &Agency, expect: Expect) -> Result<(), OidcError> {
         agency.validate()?;
         self.forget(&agency.client_id);
         let doc = serde_json::to_string(agency).map_err(|_| OidcError::Malformed)?;
@@ -214,10 +255,35 @@ impl Agencies {
                     .with("doc", doc)
                     .with("gsi1pk", "AGENCIES")
                     .with("gsi1sk", agency.client_id.clone()),
-                Expect::Any,
+                expect,
             )
             .await?;
         Ok(())
+    }
+
+    /// Every registration, by client id (the operator's `agency list`).
+    pub async fn list(&self) -> Result<Vec<Agency>, OidcError> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .store
+                .query(
+                    &Query::partition("AGENCIES")
+                        .on(Index::Gsi1)
+                        .limit(100)
+                        .after(cursor),
+                )
+                .await?;
+            for item in &page.items {
+                let doc = item.str("doc").ok_or(OidcError::Malformed)?;
+                out.push(serde_json::from_str(doc).map_err(|_| OidcError::Malformed)?);
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// The agency, as read at most [`CACHE_SECS`] ago by this process.
@@ -274,6 +340,7 @@ mod tests {
             ial: 1,
             default_aal: AalSetting::Default,
             keys: vec![],
+            jwks_uri: None,
             redirect_uris: vec!["https://demo.example.gov/callback".into()],
             post_logout_redirect_uris: vec![],
             scopes: vec!["email".into()],

@@ -112,6 +112,7 @@ mod tests {
             ial: 1,
             default_aal: AalSetting::Default,
             keys: vec![key.public_jwk()],
+            jwks_uri: None,
             redirect_uris: vec!["https://demo.gov/cb".into()],
             post_logout_redirect_uris: vec![],
             scopes: vec![],

@@ -432,6 +432,7 @@ mod tests {
             ial: 1,
             default_aal: AalSetting::Default,
             keys: vec![],
+            jwks_uri: None,
             redirect_uris: vec!["https://demo.gov/cb".into()],
             post_logout_redirect_uris: vec![],
             scopes: vec!["email".into()],
