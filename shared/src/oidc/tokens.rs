@@ -158,49 +158,57 @@ impl Provider {
         let by_pkce = remember_jti.is_none();
         let code_key = code_key(code);
         let Some(item) = self.store.get(&code_key).await? else {
-            return Err(refuse(
-                "invalid_grant",
-                "the code is unknown or has expired",
-            ));
+            return Err(self
+                .grant_refused(&remember_jti, "the code is unknown or has expired")
+                .await?);
         };
         let grant = grant_of(&item).ok_or(OidcError::Malformed)?;
         if grant.client_id != agency.client_id {
-            return Err(refuse(
-                "invalid_grant",
-                "the code was issued to another client",
-            ));
+            return Err(self
+                .grant_refused(&remember_jti, "the code was issued to another client")
+                .await?);
         }
         if grant.redirect_uri != redirect_uri {
-            return Err(refuse(
-                "invalid_grant",
-                "redirect_uri differs from the authorization request",
-            ));
+            return Err(self
+                .grant_refused(
+                    &remember_jti,
+                    "redirect_uri differs from the authorization request",
+                )
+                .await?);
         }
         match (&grant.code_challenge, form.get("code_verifier")) {
             (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
             (Some(_), _) => {
-                return Err(refuse("invalid_grant", "the code_verifier does not match"));
+                return Err(self
+                    .grant_refused(&remember_jti, "the code_verifier does not match")
+                    .await?);
             }
             (None, Some(_)) => {
-                return Err(refuse(
-                    "invalid_grant",
-                    "the authorization request had no code_challenge",
-                ));
+                return Err(self
+                    .grant_refused(
+                        &remember_jti,
+                        "the authorization request had no code_challenge",
+                    )
+                    .await?);
             }
             (None, None) if by_pkce => {
-                return Err(refuse(
-                    "invalid_grant",
-                    "the authorization request had no code_challenge",
-                ));
+                return Err(self
+                    .grant_refused(
+                        &remember_jti,
+                        "the authorization request had no code_challenge",
+                    )
+                    .await?);
             }
             (None, None) => {}
         }
         if item.get("used").and_then(|v| v.as_bool()) != Some(false) {
             self.revoke_issued(&item).await?;
-            return Err(refuse(
-                "invalid_grant",
-                "the code was already used; its tokens are revoked",
-            ));
+            return Err(self
+                .grant_refused(
+                    &remember_jti,
+                    "the code was already used; its tokens are revoked",
+                )
+                .await?);
         }
         let access_token = self.random.token(32);
         let token_hash = hashed(&access_token);
@@ -223,8 +231,14 @@ impl Provider {
         writes.extend(remember_jti);
         match self.store.transact(writes).await {
             Ok(()) => {}
-            // The jti write (last) failed: the same assertion raced this one.
-            Err(StoreError::TransactionCanceled { failed }) if failed == [2] => {
+            // The jti write (last) failed: the assertion was used before, or by a request
+            // racing this one. A code redeemed meanwhile still loses its tokens.
+            Err(StoreError::TransactionCanceled { failed }) if failed.contains(&2) => {
+                if failed.contains(&0)
+                    && let Some(item) = self.store.get(&code_key).await?
+                {
+                    self.revoke_issued(&item).await?;
+                }
                 return Err(refuse(
                     "invalid_client",
                     "the client assertion was already used (jti)",
@@ -252,8 +266,8 @@ impl Provider {
 
     /// The agency the request authenticates as, and whether by PKCE alone.
     /// Also returns the write that remembers the assertion's `jti`: it commits in the
-    /// redeem transaction (one store round trip fewer), after a read here refused a
-    /// replay early; the write's condition settles a race between two replays.
+    /// redeem transaction, whose condition refuses a replay, so a replay costs no read of
+    /// its own on the hot path.
     async fn authenticate(&self, form: &Params) -> Result<(Agency, Option<Write>), TokenError> {
         let now = secs(self.clock.now_ms());
         match (
@@ -280,12 +294,6 @@ impl Provider {
                 let checked = check_assertion(&jws, &agency, &[&self.issuer, &endpoint], now)
                     .map_err(|d| refuse("invalid_client", d))?;
                 let key = jti_key(&agency.client_id, &checked.jti);
-                if self.store.get(&key).await?.is_some() {
-                    return Err(refuse(
-                        "invalid_client",
-                        "the client assertion was already used (jti)",
-                    ));
-                }
                 let remember = Write::Put(
                     Item::new(key).expiring_at(checked.exp + LEEWAY_SECS + 1),
                     Expect::Absent,
@@ -320,6 +328,25 @@ impl Provider {
                 Ok((agency, None))
             }
         }
+    }
+
+    /// The answer to a request whose client authenticated but whose grant is refused:
+    /// a replayed assertion is the client's error first (RFC 6749 5.2 checks the client
+    /// before the grant). Only refused requests pay for this read.
+    async fn grant_refused(
+        &self,
+        remember_jti: &Option<Write>,
+        description: &'static str,
+    ) -> Result<TokenError, OidcError> {
+        if let Some(jti) = remember_jti
+            && self.store.get(jti.key()).await?.is_some()
+        {
+            return Ok(refuse(
+                "invalid_client",
+                "the client assertion was already used (jti)",
+            ));
+        }
+        Ok(refuse("invalid_grant", description))
     }
 
     /// RFC 6749 10.5: a code used twice revokes the token it issued.

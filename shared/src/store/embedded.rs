@@ -119,15 +119,14 @@ fn build_item(raw: (Key, String, i64, Option<i64>)) -> StoreResult<Item> {
 
 /// The live item at `key`, if any.
 fn load(conn: &Connection, key: &Key, now: i64) -> StoreResult<Option<Item>> {
+    // Cached statements: parsing the SQL cost more CPU than running it.
     let raw = conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2 \
-                 AND (expires_at IS NULL OR expires_at > ?3)"
-            ),
-            params![key.pk, key.sk, now],
-            row_to_item,
+        .prepare_cached(
+            "SELECT pk, sk, attrs, version, expires_at FROM items WHERE pk = ?1 AND sk = ?2 \
+             AND (expires_at IS NULL OR expires_at > ?3)",
         )
+        .map_err(sql)?
+        .query_row(params![key.pk, key.sk, now], row_to_item)
         .optional()
         .map_err(sql)?;
     raw.map(build_item).transpose()
@@ -135,10 +134,12 @@ fn load(conn: &Connection, key: &Key, now: i64) -> StoreResult<Option<Item>> {
 
 fn store(conn: &Connection, item: &Item) -> StoreResult<()> {
     let s = |name: &str| item.str(name).map(str::to_owned);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT OR REPLACE INTO items (pk, sk, attrs, version, expires_at, gsi1pk, gsi1sk, gsi2pk, gsi2sk) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
+    )
+    .map_err(sql)?
+    .execute(params![
             item.key.pk,
             item.key.sk,
             attrs_to_json(&item.attrs),
@@ -155,11 +156,10 @@ fn store(conn: &Connection, item: &Item) -> StoreResult<()> {
 }
 
 fn remove(conn: &Connection, key: &Key) -> StoreResult<()> {
-    conn.execute(
-        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-        params![key.pk, key.sk],
-    )
-    .map_err(sql)?;
+    conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
+        .map_err(sql)?
+        .execute(params![key.pk, key.sk])
+        .map_err(sql)?;
     Ok(())
 }
 
