@@ -17,6 +17,7 @@ use super::password_hash::{self, HashParams, PasswordHashError, Verified};
 use crate::clock::Clock;
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::fingerprint::{FingerprintError, Fingerprints};
+use crate::idv::profile;
 use crate::keys::EncryptionContext;
 use crate::random::{Random, RandomExt};
 use crate::store::{Expect, Item, Key, Store, StoreError, Update, Write};
@@ -66,6 +67,9 @@ pub enum AccountError {
     /// Not one of [`LOCALES`].
     #[error("unsupported language")]
     InvalidLocale,
+    /// The verified identity could not be re-sealed or deactivated with the password.
+    #[error(transparent)]
+    Identity(#[from] crate::idv::error::IdvError),
 }
 
 /// ACC-1: the most confirmed addresses one account holds.
@@ -132,7 +136,7 @@ pub struct Accounts {
 /// makes so that it costs what a known one does.
 const NO_ACCOUNT: &str = "-";
 
-pub(super) fn account_key(user_id: &str) -> Key {
+pub(crate) fn account_key(user_id: &str) -> Key {
     Key::new(partition(user_id), "ACCOUNT")
 }
 
@@ -476,7 +480,10 @@ impl Accounts {
         )
         .await?;
         let now = self.clock.now_ms();
-        let writes = vec![
+        // ACC-5: the verified identity sealed under the old password is deactivated in
+        // the same transaction; only its personal key restores it.
+        let deactivation = profile::deactivation_write(self.store.as_ref(), user_id, now).await?;
+        let mut writes = vec![
             Write::Delete(link_key, Expect::Present),
             // A reset is what a "this wasn't me" report asks for: it clears the flag.
             Write::Update(
@@ -497,11 +504,17 @@ impl Accounts {
                 Expect::Absent,
             ),
         ];
+        let deactivation_at = writes.len();
+        writes.extend(deactivation);
         match self.store.transact(writes).await {
             Ok(()) => Ok(Account {
                 password_changed_ms: now,
                 ..account
             }),
+            // The identity went (its account being deleted) between the read and the write.
+            Err(StoreError::TransactionCanceled { failed }) if failed == [deactivation_at] => {
+                Err(AccountError::Conflict)
+            }
             Err(StoreError::TransactionCanceled { .. }) => Err(AccountError::LinkInvalid),
             Err(e) => Err(e.into()),
         }

@@ -1,6 +1,7 @@
 //! Deleting an account (ACC-6 on request, ACC-7 through an account reset): the account
 //! item first, so that nothing signs in from that moment, then everything it owns — every
-//! item of its partition, the claims that reserved its addresses, its active session.
+//! item of its partition (its verified identity too), the claims that reserved its
+//! addresses and its identity's fingerprints (IDV-6), its active session.
 //!
 //! The order makes an interrupted deletion safe to run again: the account item is gone
 //! before anything else, and an address's claim goes before the address item that names
@@ -9,6 +10,7 @@
 use super::accounts::{Account, AccountError, Accounts, account_key, claim_key, to_account};
 use super::email::EmailAddress;
 use super::events::partition;
+use crate::idv::duplicates;
 use crate::store::{Check, Expect, Key, Query, StoreError, Write};
 
 /// Items deleted per transaction: a page of the partition, plus the session its active
@@ -52,8 +54,8 @@ impl Accounts {
             .ok_or(AccountError::AccountNotFound)
     }
 
-    /// Deletes every item of the account's partition, its addresses' claims and its
-    /// active session. The account item must already be gone (or going).
+    /// Deletes every item of the account's partition, its addresses' and identity's
+    /// claims and its active session. The account item must already be gone (or going).
     pub(super) async fn sweep(&self, user_id: &str) -> Result<(), AccountError> {
         let mut cursor = None;
         loop {
@@ -69,6 +71,9 @@ impl Accounts {
             for item in &page.items {
                 if let Some(fp) = item.key.sk.strip_prefix("EMAIL#") {
                     self.release_claim(user_id, fp).await?;
+                }
+                if item.key.sk.starts_with("IDV_CLAIM#") {
+                    duplicates::release_pointed(self.store.as_ref(), user_id, item).await?;
                 }
                 if item.key.sk == "ACTIVE_SESSION"
                     && let Some(session) = item.str("session")

@@ -7,16 +7,18 @@ use super::accounts::{Account, AccountError, Accounts, account_key, to_account};
 use super::events::{EventContext, EventKind, event_item};
 use super::password;
 use super::password_hash::{self, Verified};
+use crate::idv::profile;
 use crate::store::{Expect, MAX_TRANSACTION_WRITES, StoreError, Update, Write};
 
-/// The writes of a change itself: the account item and the event.
-const OWN_WRITES: usize = 2;
+/// The writes of a change itself: the account item, the event and, when the account
+/// has a verified identity sealed under the password, its re-sealed copy.
+const OWN_WRITES: usize = 3;
 
 impl Accounts {
     /// Replaces the password after checking the current one. `extra` writes commit in the
     /// same transaction, after the change's own: the web layer passes the session rotation,
     /// so the new password and the one session that survives it exist together or not at
-    /// all. At most `MAX_TRANSACTION_WRITES - 2` extra writes, on other keys.
+    /// all. At most `MAX_TRANSACTION_WRITES - 3` extra writes, on other keys.
     ///
     /// Errors: a wrong current password (or none, after a "this wasn't me" report) is
     /// [`AccountError::InvalidCredentials`]; a new password ACC-2 refuses is
@@ -64,6 +66,19 @@ impl Accounts {
             new,
         )
         .await?;
+        // IDV-7: the identity sealed under the current password is sealed under the new
+        // one in the same transaction, over the identity as read (a concurrent change to
+        // it is a conflict like any other).
+        let reseal = profile::reseal_write(
+            self.store.as_ref(),
+            &self.envelope,
+            self.random.as_ref(),
+            &self.hash,
+            user_id,
+            current,
+            new,
+        )
+        .await?;
         let now = self.clock.now_ms();
         let mut writes = Vec::with_capacity(OWN_WRITES + extra.len());
         writes.push(Write::Update(
@@ -82,6 +97,7 @@ impl Accounts {
             ),
             Expect::Absent,
         ));
+        writes.extend(reseal);
         writes.extend(extra);
         match self.store.transact(writes).await {
             Ok(()) => Ok(Account {

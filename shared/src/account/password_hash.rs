@@ -58,7 +58,9 @@ impl HashParams {
             .map_err(|_| PasswordHashError::Params)
     }
 
-    fn hasher(&self) -> Result<Argon2<'static>, PasswordHashError> {
+    /// argon2id v19 at these costs, with a [`OUTPUT_LEN`]-byte output: also the key
+    /// derivation that seals a verified identity under the password (`idv::seal`).
+    pub(crate) fn hasher(&self) -> Result<Argon2<'static>, PasswordHashError> {
         Ok(Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,
@@ -133,7 +135,7 @@ static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
 /// Runs `work` on the blocking pool under a [`HASHING`] permit. The permit moves into the
 /// task, so a caller that gives up (a dropped request) still holds its slot until the
 /// hash it started really ends.
-async fn on_blocking_pool<T: Send + 'static>(
+pub(crate) async fn on_blocking_pool<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, PasswordHashError> {
     let permit = Arc::clone(&HASHING)

@@ -11,4 +11,13 @@
 //!   [`uploads`] (document images, sealed, deleted when the checks end).
 //! - [`letter`] (IDV-4 codes) and [`duplicates`] (IDV-6 fingerprints).
 
+pub mod duplicates;
+pub mod error;
+pub mod letter;
+pub mod personal_key;
 pub mod pii;
+pub mod profile;
+pub mod seal;
+pub mod session_pii;
+#[cfg(all(test, feature = "embedded"))]
+mod testkit;

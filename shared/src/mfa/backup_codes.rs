@@ -13,14 +13,16 @@ use zeroize::Zeroizing;
 use super::factors::{ATTEMPTS, FactorKind, Factors, factor_key};
 use super::{MfaError, compact, keyed_mac};
 use crate::account::events::{EventContext, EventKind, event_item, partition};
-use crate::random::RandomExt;
 use crate::store::{Expect, Item, Key, StoreError, Update, Write};
 
 pub const CODES_PER_SET: usize = 10;
 pub const CODE_CHARS: usize = 12;
 
 /// Crockford's base32: no I, L, O or U, so codes read aloud or typed stay unambiguous.
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub(crate) const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// The longest code [`crockford_code`] draws: 25 characters are 125 bits, within a u128.
+pub(crate) const CROCKFORD_MAX_CHARS: usize = 25;
 
 /// A new set, each code formatted `XXXX-XXXX-XXXX`, to show once.
 pub struct BackupCodes(pub Vec<Zeroizing<String>>);
@@ -33,13 +35,32 @@ impl fmt::Debug for BackupCodes {
 
 /// 12 characters from 60 random bits, grouped by four.
 fn new_code(random: &dyn crate::random::Random) -> Zeroizing<String> {
-    let bits = Zeroizing::new(u64::from_be_bytes(random.array::<8>()));
-    let mut code = Zeroizing::new(String::with_capacity(CODE_CHARS + 2));
-    for i in 0..CODE_CHARS {
-        if i > 0 && i % 4 == 0 {
+    crockford_code(random, CODE_CHARS, 4)
+}
+
+/// `chars` Crockford characters (at most [`CROCKFORD_MAX_CHARS`]) from `5 × chars` random
+/// bits, a hyphen between groups of `group`. Shared with the identity-verification codes
+/// (personal key, letter code), so that every code people type reads the same way.
+pub(crate) fn crockford_code(
+    random: &dyn crate::random::Random,
+    chars: usize,
+    group: usize,
+) -> Zeroizing<String> {
+    let chars = chars.min(CROCKFORD_MAX_CHARS);
+    let mut bytes = Zeroizing::new([0u8; 16]);
+    let drawn = &mut bytes[..(5 * chars).div_ceil(8)];
+    random.fill(drawn);
+    let bits = Zeroizing::new(
+        drawn
+            .iter()
+            .fold(0u128, |acc, b| (acc << 8) | u128::from(*b)),
+    );
+    let mut code = Zeroizing::new(String::with_capacity(chars + chars / group.max(1)));
+    for i in 0..chars {
+        if i > 0 && group > 0 && i % group == 0 {
             code.push('-');
         }
-        let index = (*bits >> (5 * (CODE_CHARS - 1 - i))) & 31;
+        let index = (*bits >> (5 * (chars - 1 - i))) & 31;
         code.push(char::from(CROCKFORD[index as usize]));
     }
     code
@@ -48,8 +69,13 @@ fn new_code(random: &dyn crate::random::Random) -> Zeroizing<String> {
 /// A typed code in canonical form: uppercase, no spaces or hyphens, Crockford's
 /// aliases resolved (I and L read as 1, O as 0). `None` if it cannot be a code.
 pub fn normalise(code: &str) -> Option<Zeroizing<String>> {
+    crockford_normalise(code, CODE_CHARS)
+}
+
+/// [`normalise`] for a code of `chars` characters.
+pub(crate) fn crockford_normalise(code: &str, chars: usize) -> Option<Zeroizing<String>> {
     let compacted = Zeroizing::new(compact(code));
-    let mut out = Zeroizing::new(String::with_capacity(CODE_CHARS));
+    let mut out = Zeroizing::new(String::with_capacity(chars));
     for c in compacted.chars() {
         let c = match c.to_ascii_uppercase() {
             'I' | 'L' => '1',
@@ -59,7 +85,7 @@ pub fn normalise(code: &str) -> Option<Zeroizing<String>> {
         };
         out.push(c);
     }
-    (out.len() == CODE_CHARS).then_some(out)
+    (out.len() == chars).then_some(out)
 }
 
 fn code_key(user_id: &str, hash: &str) -> Key {

@@ -113,6 +113,7 @@ impl Limit {
 
 const MINUTE: i64 = 60;
 const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
 
 /// ACC-3 / RL: password failures per email + IP (a
 /// [`compound_subject`](super::compound_subject)): 5 per 60 s, then locks of 60 s, 120 s,
@@ -160,6 +161,19 @@ pub const PERSONAL_KEY: Limit = Limit::per_window("personal_key", 5, 15 * MINUTE
 /// IDV-4: letter-code tries per account.
 pub const LETTER_CODE_TRIES: Limit = Limit::per_window("letter_code", 5, 10 * MINUTE);
 
+/// IDV-4: letters sent per account, at most 4 in 30 days. The window opens with the first
+/// letter, and the fourth locks until 30 days after it: a fixed window could let 8
+/// through around its boundary, this one at most 6 in any 30 days (with
+/// [`IDV_LETTER_GAP`]), 4 in a row. Check it with `peek` before [`IDV_LETTER_GAP`], count
+/// it after, so that a refused letter uses up neither.
+pub const IDV_LETTERS: Limit =
+    Limit::per_window("idv_letter", 4, 30 * DAY).locking(Lockout::fixed(30 * DAY));
+
+/// IDV-4: letters at least 24 hours apart: each letter locks the next for a day from the
+/// moment it was requested (a one-attempt locking limit, exact, unlike a daily window).
+pub const IDV_LETTER_GAP: Limit =
+    Limit::per_window("idv_letter_gap", 1, DAY).locking(Lockout::fixed(DAY));
+
 /// Every limit above, for documentation, operators' tooling and tests.
 pub const ALL: &[Limit] = &[
     SIGN_IN_FAILURES,
@@ -174,6 +188,8 @@ pub const ALL: &[Limit] = &[
     IDV_ADDRESS,
     PERSONAL_KEY,
     LETTER_CODE_TRIES,
+    IDV_LETTERS,
+    IDV_LETTER_GAP,
 ];
 
 // A malformed limit in the table fails the build rather than the first request.

@@ -45,7 +45,7 @@ impl SessionToken {
     }
 
     /// The store's name for the session: the token's SHA-256, base64url.
-    fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes()))
     }
 }
@@ -145,7 +145,9 @@ pub struct Sessions {
     policy: SessionPolicy,
 }
 
-fn session_key(id: &str) -> Key {
+/// The session item; what lives only as long as the session is an attribute of it (the
+/// verified identity's session copy, IDV-9), so every way a session ends removes it.
+pub(crate) fn session_key(id: &str) -> Key {
     Key::new(format!("SESSION#{id}"), "SESSION")
 }
 
