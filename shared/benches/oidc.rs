@@ -120,6 +120,8 @@ async fn code(b: &Bench, user: &str) -> String {
         aal: passerelle::oidc::request::AalLevel::Aal2,
         auth_time_ms: b.site.services.clock.now_ms(),
         code_challenge: None,
+        verified_at: None,
+        verified: None,
     };
     provider.issue_code(&grant).await.expect("code")
 }

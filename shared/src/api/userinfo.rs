@@ -78,9 +78,10 @@ async fn answer(state: &ApiState, token: &str) -> Result<Response, ApiError> {
         email: all_emails.first().cloned().unwrap_or_default(),
         all_emails,
         locale: account.locale,
+        verified_at: grant.verified_at,
     };
     let sub = oidc.provider.subject(&grant.agency_id, &grant.user_id);
-    let claims = userinfo(
+    let mut claims = userinfo(
         &crate::oidc::claims::parse_scopes(&grant.scopes.join(" ")),
         &state.issuer,
         &sub,
@@ -88,5 +89,15 @@ async fn answer(state: &ApiState, token: &str) -> Result<Response, ApiError> {
         grant.aal.acr(),
         &person,
     );
+    if let Some(sealed) = &grant.verified {
+        let verified = crate::oidc::verified::open(
+            &state.services.envelope,
+            &grant.client_id,
+            &grant.user_id,
+            sealed,
+        )
+        .await?;
+        claims.extend(verified);
+    }
     Ok(no_store(serde_json::Value::Object(claims)))
 }

@@ -126,10 +126,13 @@ pub struct Person {
     pub email: String,
     pub all_emails: Vec<String>,
     pub locale: String,
+    /// When the identity was verified (seconds since the epoch), if it is.
+    pub verified_at: Option<i64>,
 }
 
-/// The userinfo claims for `scopes`. Verified-identity claims appear once identity
-/// verification provides them; until then an IAL2 scope releases nothing.
+/// The userinfo claims for `scopes` read from the account. The verified-identity claims
+/// of IAL2 scopes come sealed with the grant ([`super::verified`]) and are added by the
+/// caller.
 pub fn userinfo(
     scopes: &[Scope],
     issuer: &str,
@@ -154,6 +157,9 @@ pub fn userinfo(
             }
             Scope::Locale => {
                 out.insert("locale".into(), json!(person.locale));
+            }
+            Scope::ProfileVerifiedAt | Scope::Profile => {
+                out.insert("verified_at".into(), json!(person.verified_at));
             }
             _ => {}
         }

@@ -25,6 +25,13 @@ pub struct Grant {
     pub aal: AalLevel,
     pub auth_time_ms: i64,
     pub code_challenge: Option<String>,
+    /// When the identity was verified (seconds), for `verified_at`; IAL2 grants and
+    /// `profile:verified_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<i64>,
+    /// The verified-identity claims, sealed ([`super::verified`]); IAL2 grants only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<String>,
 }
 
 pub(super) fn code_key(code: &str) -> Key {

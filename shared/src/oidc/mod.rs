@@ -38,6 +38,7 @@ pub mod pending;
 pub mod request;
 pub mod signing;
 pub mod tokens;
+pub mod verified;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -106,6 +106,8 @@ pub(super) async fn finish_with_code(
         aal: achieved(session),
         auth_time_ms: session.created_ms,
         code_challenge: request.code_challenge.clone(),
+        verified_at: None,
+        verified: None,
     };
     let code = state.oidc().await?.provider.issue_code(&grant).await?;
     let to = with_query(
