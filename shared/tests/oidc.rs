@@ -548,6 +548,74 @@ async fn pkce_agencies_prove_the_verifier() {
 }
 
 #[tokio::test]
+async fn a_pkce_agency_signs_in_through_the_relying_party_library() {
+    // Given an app registered for PKCE alone, using a certified relying-party library
+    // with no client secret or key,
+    let site = site_now();
+    register(&site, true).await;
+    let http = http_client(&site);
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(PUBLIC_URL.into()).unwrap(), &http)
+            .await
+            .expect("discovery and JWKS");
+    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(CLIENT.into()), None)
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap())
+        .set_auth_type(AuthType::RequestBody);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    // when a person signs up from its button and consents,
+    let mut b = Browser::new(&site);
+    let path = &url.as_str()[PUBLIC_URL.len()..];
+    let (_secret, consent) = sign_up_from_agency(&mut b, path, "pkce@example.com").await;
+    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
+    let answer = b.post("/authorize/consent", &[("decision", "allow")]).await;
+    let params = agency_params(answer.location());
+    assert_eq!(params["state"], *csrf.secret());
+
+    // then the library's exchange with the verifier gets tokens that it verifies,
+    let token = client
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("token response");
+    let claims = token
+        .id_token()
+        .expect("an ID token")
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("a valid ID token");
+    let info: openidconnect::UserInfoClaims<
+        openidconnect::EmptyAdditionalClaims,
+        openidconnect::core::CoreGenderClaim,
+    > = client
+        .user_info(token.access_token().clone(), Some(claims.subject().clone()))
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("userinfo");
+    assert_eq!(info.email().map(|e| e.as_str()), Some("pkce@example.com"));
+
+    // and the same code with the library again is refused (single use).
+    let again = client
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(openidconnect::PkceCodeVerifier::new("x".repeat(43)))
+        .request_async(&http)
+        .await;
+    assert!(again.is_err(), "a used code with another verifier");
+}
+
+#[tokio::test]
 async fn ten_concurrent_redemptions_of_one_code_get_one_token() {
     let site = site_now();
     let agency = register(&site, false).await;
