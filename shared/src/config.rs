@@ -49,6 +49,26 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "the SQS queue URL for outgoing mail and SMS (aws, required)",
     ),
     (
+        "PASSERELLE_PROOFING_QUEUE_URL",
+        "the SQS queue URL for identity-proofing jobs (aws, required)",
+    ),
+    (
+        "PASSERELLE_PROOFING_MAX_RECEIVES",
+        "the proofing queue's maxReceiveCount, 1 to 1000: the worker marks a job unavailable on its last attempt (aws; default 4, as template.yaml sets)",
+    ),
+    (
+        "PASSERELLE_VENDOR_URL",
+        "the http(s) base URL of the identity-proofing vendors' API, without a trailing slash (proofing-worker, required; the local stack starts its mock vendors when unset)",
+    ),
+    (
+        "PASSERELLE_VENDOR_TIMEOUT_MS",
+        "the timeout of one vendor call in milliseconds, 50 to 30000 (default 5000)",
+    ),
+    (
+        "PASSERELLE_VENDOR_CALLBACK_SECRETS",
+        "one or two comma-separated secrets of 32 to 256 characters that sign vendor callbacks, the newest first (proofing-callback, required; the local stack makes one when unset)",
+    ),
+    (
         "PASSERELLE_MAIL_FROM",
         "the verified SES sender address (aws, required)",
     ),
@@ -100,6 +120,9 @@ pub struct AwsConfig {
     pub table: String,
     pub kms_key_id: String,
     pub notify_queue_url: String,
+    pub proofing_queue_url: String,
+    /// The proofing queue's `maxReceiveCount` (its redrive policy).
+    pub proofing_max_receives: u32,
     pub mail_from: String,
     pub sms_sender_id: Option<String>,
     pub endpoint_url: Option<String>,
@@ -239,10 +262,26 @@ impl Config {
                 {
                     return Err(env.bad("PASSERELLE_SMS_SENDER_ID"));
                 }
+                let table = env.required("PASSERELLE_TABLE")?;
+                let kms_key_id = env.required("PASSERELLE_KMS_KEY_ID")?;
+                let proofing_queue_url = env.required("PASSERELLE_PROOFING_QUEUE_URL")?;
+                if !is_http_url(&proofing_queue_url) {
+                    return Err(env.bad("PASSERELLE_PROOFING_QUEUE_URL"));
+                }
+                let proofing_max_receives = match env.get("PASSERELLE_PROOFING_MAX_RECEIVES") {
+                    None => 4,
+                    Some(v) => v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=1000).contains(n))
+                        .ok_or_else(|| env.bad("PASSERELLE_PROOFING_MAX_RECEIVES"))?,
+                };
                 Backend::Aws(AwsConfig {
-                    table: env.required("PASSERELLE_TABLE")?,
-                    kms_key_id: env.required("PASSERELLE_KMS_KEY_ID")?,
+                    table,
+                    kms_key_id,
                     notify_queue_url,
+                    proofing_queue_url,
+                    proofing_max_receives,
                     mail_from,
                     sms_sender_id,
                     endpoint_url,
@@ -258,6 +297,113 @@ impl Config {
             log_filter,
             log_format,
         })
+    }
+}
+
+/// The identity-proofing vendors: where the worker calls them, how long it waits, and the
+/// secrets their callbacks are signed with. Read apart from [`Config`] because only the
+/// proofing functions need it; each asks for what it requires with [`VendorConfig::url`]
+/// and [`VendorConfig::callback_secrets`], which name the missing variable.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VendorConfig {
+    url: Option<String>,
+    pub timeout_ms: u64,
+    secrets: Vec<String>,
+}
+
+// The secrets are never shown.
+impl std::fmt::Debug for VendorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VendorConfig")
+            .field("url", &self.url)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
+
+/// The shortest and longest callback secret accepted.
+pub const CALLBACK_SECRET_LEN: std::ops::RangeInclusive<usize> = 32..=256;
+
+impl VendorConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Checks the values that are set; what is missing is reported when asked for.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let env = Env(vars);
+        let url = env.get("PASSERELLE_VENDOR_URL").map(str::to_owned);
+        if url
+            .as_deref()
+            .is_some_and(|u| !is_http_url(u) || u.ends_with('/'))
+        {
+            return Err(env.bad("PASSERELLE_VENDOR_URL"));
+        }
+        let timeout_ms = match env.get("PASSERELLE_VENDOR_TIMEOUT_MS") {
+            None => 5000,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| (50..=30_000).contains(n))
+                .ok_or_else(|| env.bad("PASSERELLE_VENDOR_TIMEOUT_MS"))?,
+        };
+        let secrets: Vec<String> = env
+            .get("PASSERELLE_VENDOR_CALLBACK_SECRETS")
+            .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
+            .unwrap_or_default();
+        if secrets.len() > 2
+            || secrets
+                .iter()
+                .any(|s| !CALLBACK_SECRET_LEN.contains(&s.len()) || s.contains(char::is_whitespace))
+        {
+            // The value is a secret: the error never repeats it.
+            return Err(ConfigError {
+                variable: "PASSERELLE_VENDOR_CALLBACK_SECRETS",
+                value: "[redacted]".into(),
+                expected: expected("PASSERELLE_VENDOR_CALLBACK_SECRETS"),
+            });
+        }
+        Ok(Self {
+            url,
+            timeout_ms,
+            secrets,
+        })
+    }
+
+    /// The vendors' base URL, if set.
+    pub fn url_if_set(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
+    /// The vendors' base URL, required by the proofing worker.
+    pub fn url(&self) -> Result<&str, ConfigError> {
+        self.url.as_deref().ok_or_else(|| ConfigError {
+            variable: "PASSERELLE_VENDOR_URL",
+            value: String::new(),
+            expected: expected("PASSERELLE_VENDOR_URL"),
+        })
+    }
+
+    /// The callback secrets (one, or two during a rotation), required by the callback.
+    pub fn callback_secrets(&self) -> Result<&[String], ConfigError> {
+        if self.secrets.is_empty() {
+            return Err(ConfigError {
+                variable: "PASSERELLE_VENDOR_CALLBACK_SECRETS",
+                value: String::new(),
+                expected: expected("PASSERELLE_VENDOR_CALLBACK_SECRETS"),
+            });
+        }
+        Ok(&self.secrets)
+    }
+
+    /// A copy with these values, for the local stack and tests.
+    pub fn with(url: Option<String>, timeout_ms: u64, secrets: Vec<String>) -> Self {
+        Self {
+            url,
+            timeout_ms,
+            secrets,
+        }
     }
 }
 
@@ -328,11 +474,74 @@ mod tests {
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
             ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
+            (
+                "PASSERELLE_PROOFING_QUEUE_URL",
+                "http://127.0.0.1:5000/123/proofing",
+            ),
             ("AWS_LAMBDA_FUNCTION_NAME", "site"),
         ]))
         .unwrap();
         assert_eq!(cfg.backend.name(), "aws");
+        let Backend::Aws(aws) = cfg.backend else {
+            unreachable!()
+        };
+        assert_eq!(aws.proofing_max_receives, 4);
         assert_eq!(cfg.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn aws_without_the_proofing_queue_names_it() {
+        let err = Config::from_vars(&vars(&[
+            ("PASSERELLE_BACKEND", "aws"),
+            (
+                "PASSERELLE_NOTIFY_QUEUE_URL",
+                "http://127.0.0.1:5000/123/notify",
+            ),
+            ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
+            ("PASSERELLE_TABLE", "passerelle"),
+            ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "PASSERELLE_PROOFING_QUEUE_URL");
+    }
+
+    #[test]
+    fn missing_vendor_settings_are_named_when_a_function_needs_them() {
+        let cfg = VendorConfig::from_vars(&vars(&[])).unwrap();
+        assert_eq!(cfg.url().unwrap_err().variable, "PASSERELLE_VENDOR_URL");
+        let err = cfg.callback_secrets().unwrap_err();
+        assert_eq!(err.variable, "PASSERELLE_VENDOR_CALLBACK_SECRETS");
+        assert!(err.to_string().contains("at least 32") || err.to_string().contains("32 to 256"));
+        assert_eq!(cfg.timeout_ms, 5000);
+    }
+
+    #[test]
+    fn a_short_callback_secret_is_refused_without_being_repeated() {
+        let err = VendorConfig::from_vars(&vars(&[(
+            "PASSERELLE_VENDOR_CALLBACK_SECRETS",
+            "short-secret",
+        )]))
+        .unwrap_err();
+        assert_eq!(err.variable, "PASSERELLE_VENDOR_CALLBACK_SECRETS");
+        assert!(!err.to_string().contains("short-secret"));
+        let three = ["a".repeat(32), "b".repeat(32), "c".repeat(32)].join(",");
+        assert!(
+            VendorConfig::from_vars(&vars(&[("PASSERELLE_VENDOR_CALLBACK_SECRETS", &three)]))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn two_callback_secrets_are_accepted_during_a_rotation() {
+        let two = format!("{},{}", "n".repeat(32), "o".repeat(40));
+        let cfg = VendorConfig::from_vars(&vars(&[
+            ("PASSERELLE_VENDOR_CALLBACK_SECRETS", &two),
+            ("PASSERELLE_VENDOR_URL", "https://vendors.example.gov"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.callback_secrets().unwrap().len(), 2);
+        assert_eq!(cfg.url().unwrap(), "https://vendors.example.gov");
+        assert!(!format!("{cfg:?}").contains("nnnn"));
     }
 
     #[test]

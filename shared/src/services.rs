@@ -15,6 +15,9 @@ use crate::store::Store;
 /// The queue for outgoing mail and SMS; its dead-letter queue takes what keeps failing.
 pub const NOTIFY_QUEUE: &str = "notify";
 pub const NOTIFY_DLQ: &str = "notify-dlq";
+/// The queue of identity-proofing jobs (IDV-2) and its dead-letter queue.
+pub const PROOFING_QUEUE: &str = "proofing";
+pub const PROOFING_DLQ: &str = "proofing-dlq";
 
 #[derive(Debug, Clone)]
 pub struct Services {
@@ -22,6 +25,11 @@ pub struct Services {
     pub keys: Arc<dyn KeyService>,
     pub envelope: Arc<Envelope>,
     pub notify_queue: Arc<dyn Queue>,
+    /// Proofing jobs: the message names a job, the job item holds its sealed input.
+    pub proofing_queue: Arc<dyn Queue>,
+    /// Receives before the proofing queue dead-letters a message: the worker's last
+    /// attempt marks the job unavailable.
+    pub proofing_max_receives: u32,
     pub mailer: Arc<dyn Mailer>,
     pub sms: Arc<dyn SmsSender>,
     pub clock: Arc<dyn Clock>,
@@ -37,6 +45,7 @@ pub struct Local {
     pub outbox: crate::notify::outbox::Outbox,
     pub store: crate::store::embedded::EmbeddedStore,
     pub notify_dlq: crate::queue::embedded::EmbeddedQueue,
+    pub proofing_dlq: crate::queue::embedded::EmbeddedQueue,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,8 +126,25 @@ impl Services {
             Arc::clone(&random),
         );
         let notify_dlq = EmbeddedQueue::new(
-            db,
+            db.clone(),
             NOTIFY_DLQ,
+            None,
+            Arc::clone(&clock),
+            Arc::clone(&random),
+        );
+        let proofing_queue = EmbeddedQueue::new(
+            db.clone(),
+            PROOFING_QUEUE,
+            Some(DeadLetter {
+                queue: PROOFING_DLQ.into(),
+                max_receives: cfg.max_receives,
+            }),
+            Arc::clone(&clock),
+            Arc::clone(&random),
+        );
+        let proofing_dlq = EmbeddedQueue::new(
+            db,
+            PROOFING_DLQ,
             None,
             Arc::clone(&clock),
             Arc::clone(&random),
@@ -133,6 +159,8 @@ impl Services {
             )),
             keys,
             notify_queue: Arc::new(notify_queue),
+            proofing_queue: Arc::new(proofing_queue),
+            proofing_max_receives: cfg.max_receives,
             mailer: Arc::new(outbox.clone()),
             sms: Arc::new(outbox.clone()),
             clock,
@@ -141,6 +169,7 @@ impl Services {
                 outbox,
                 store,
                 notify_dlq,
+                proofing_dlq,
             }),
         })
     }
@@ -175,6 +204,8 @@ impl Services {
             )),
             keys,
             notify_queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &cfg.notify_queue_url)),
+            proofing_queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &cfg.proofing_queue_url)),
+            proofing_max_receives: cfg.proofing_max_receives,
             mailer: Arc::new(SesMailer::new(clients.ses.clone(), &cfg.mail_from)),
             sms: Arc::new(SnsSms::new(
                 clients.sns.clone(),
@@ -193,6 +224,29 @@ impl Services {
             envelope: Arc::clone(&self.envelope),
             mailer: Arc::clone(&self.mailer),
             sms: Arc::clone(&self.sms),
+        }
+    }
+
+    /// Identity-proofing jobs and their uploads, for the pages and the callback.
+    pub fn proofing(&self) -> crate::idv::jobs::Jobs {
+        crate::idv::jobs::Jobs::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.envelope),
+            Arc::clone(&self.proofing_queue),
+            Arc::clone(&self.clock),
+            Arc::clone(&self.random),
+        )
+    }
+
+    /// The handler that runs queued proofing jobs against `vendors`.
+    pub fn proofing_worker(
+        &self,
+        vendors: crate::idv::vendors::Vendors,
+    ) -> crate::idv::jobs::worker::ProofingWorker {
+        crate::idv::jobs::worker::ProofingWorker {
+            jobs: self.proofing(),
+            vendors,
+            max_receives: self.proofing_max_receives,
         }
     }
 

@@ -5,11 +5,14 @@
 
 pub mod admin;
 pub mod demo;
+pub mod vendors;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use passerelle::config::Config;
+use passerelle::config::{Config, VendorConfig};
+use passerelle::idv::callback::{CallbackSecrets, Callbacks, DOCUMENT_CALLBACK_PATH};
+use passerelle::idv::vendors::http::HttpVendors;
 use passerelle::queue::consumer::{JobHandler, consume};
 use passerelle::services::Services;
 use passerelle::web::account_reset::run_due_resets;
@@ -48,7 +51,40 @@ pub fn app(config: &Config, services: &Arc<Services>) -> axum::Router {
     // Each function's router, as its Lambda would serve it: the JSON endpoints of the
     // `oidc` and `token` functions first, every page (site and oidc) behind them.
     let state = state(config, services);
-    passerelle::api::router(state.api.clone()).merge(router(state))
+    passerelle::api::router(state.api.clone())
+        .merge(callback_router(services))
+        .merge(router(state))
+}
+
+/// The local stack's vendor settings: the environment's (`PASSERELLE_VENDOR_*`, checked at
+/// start by `main`), with a callback secret made for this process when none is set (the
+/// mock vendors and the callback share it in-process).
+pub fn vendor_config() -> VendorConfig {
+    static LOCAL_SECRET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let env = VendorConfig::from_env().unwrap_or_else(|_| VendorConfig::with(None, 5000, vec![]));
+    if env.callback_secrets().is_ok() {
+        return env;
+    }
+    let secret = LOCAL_SECRET.get_or_init(|| {
+        use passerelle::random::RandomExt;
+        passerelle::random::OsRandom.token(32)
+    });
+    VendorConfig::with(
+        env.url_if_set().map(str::to_owned),
+        env.timeout_ms,
+        vec![secret.clone()],
+    )
+}
+
+fn callback_secrets() -> CallbackSecrets {
+    // vendor_config always holds one or two valid secrets.
+    CallbackSecrets::from_config(&vendor_config())
+        .unwrap_or_else(|e| passerelle::services::exit_with(&e))
+}
+
+/// The `proofing-callback` function's router: `POST /vendor/callback/document`.
+pub fn callback_router(services: &Arc<Services>) -> axum::Router {
+    passerelle::idv::callback::router(Callbacks::new(services.proofing(), callback_secrets()))
 }
 
 /// [`app`] with the demo agency at `/demo/` (embedded backend only: its key lives in the
@@ -76,6 +112,7 @@ pub fn start_workers(config: &Config, services: &Arc<Services>) -> Workers {
             deliverer,
             stopped.clone(),
         )),
+        proofing_worker(config, services, &stopped),
         tokio::spawn(account_resets(
             state(config, services),
             ACCOUNT_RESET_EVERY,
@@ -100,6 +137,71 @@ pub fn start_workers(config: &Config, services: &Arc<Services>) -> Workers {
         }));
     }
     Workers { stop, tasks }
+}
+
+/// The `proofing-worker` function, in-process: over `PASSERELLE_VENDOR_URL` when set,
+/// else over the mock vendors, started on a free loopback port and posting their document
+/// results to this stack's callback.
+fn proofing_worker(
+    config: &Config,
+    services: &Arc<Services>,
+    stopped: &watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let vendor_config = vendor_config();
+    let mut tasks = Vec::new();
+    let url = match vendor_config.url_if_set() {
+        Some(url) => url.to_owned(),
+        None => match start_mock_vendors(config, services, stopped.clone()) {
+            Ok((url, task)) => {
+                tasks.push(task);
+                url
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the mock vendors could not start; no proofing worker");
+                return tokio::spawn(async {});
+            }
+        },
+    };
+    let vendors = HttpVendors::new(
+        &url,
+        passerelle::idv::vendors::http::RetryPolicy::with_timeout(Duration::from_millis(
+            vendor_config.timeout_ms,
+        )),
+    );
+    let worker: Arc<dyn JobHandler> = match vendors {
+        Ok(v) => Arc::new(services.proofing_worker(v.vendors())),
+        Err(e) => {
+            tracing::error!(error = %e, "no vendor client; no proofing worker");
+            return tokio::spawn(async {});
+        }
+    };
+    let queue = Arc::clone(&services.proofing_queue);
+    let stopped = stopped.clone();
+    tokio::spawn(async move {
+        consume(queue, worker, stopped).await;
+        for t in tasks {
+            let _ = t.await;
+        }
+    })
+}
+
+/// Starts the mock vendors on a free loopback port; returns their base URL.
+fn start_mock_vendors(
+    config: &Config,
+    services: &Arc<Services>,
+    stopped: watch::Receiver<bool>,
+) -> std::io::Result<(String, JoinHandle<()>)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let mut mock = vendors::MockConfig::new(
+        format!("{}{DOCUMENT_CALLBACK_PATH}", config.public_url),
+        callback_secrets(),
+    );
+    mock.letters = services.local.as_ref().map(|l| l.outbox.clone());
+    tracing::debug!(url = %url, "mock vendors listening");
+    Ok((url, vendors::spawn(listener, mock, stopped)))
 }
 
 /// The `account-reset-job` function's schedule, in-process: [`run_due_resets`] now and then

@@ -96,6 +96,8 @@ async fn signing_keys(command: Option<&str>) {
 
 async fn serve() {
     let (config, services) = start().await;
+    // The vendors' settings are read again where they are used: stop now on a bad one.
+    passerelle::config::VendorConfig::from_env().unwrap_or_else(|e| exit_with(&e));
     let services = Arc::new(services);
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,

@@ -11,8 +11,10 @@
 //!   [`uploads`] (document images, sealed, deleted when the checks end).
 //! - [`letter`] (IDV-4 codes) and [`duplicates`] (IDV-6 fingerprints).
 
+pub mod callback;
 pub mod duplicates;
 pub mod error;
+pub mod jobs;
 pub mod letter;
 pub mod personal_key;
 pub mod pii;
@@ -21,3 +23,5 @@ pub mod seal;
 pub mod session_pii;
 #[cfg(all(test, feature = "embedded"))]
 mod testkit;
+pub mod uploads;
+pub mod vendors;

@@ -89,10 +89,10 @@ pub enum PiiError {
 
 /// The USPS codes of the states, DC and the territories.
 const STATES: [&str; 56] = [
-    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN",
-    "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH",
-    "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT",
-    "VT", "VA", "WA", "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI",
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
+    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
+    "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI",
 ];
 
 pub fn valid_state(code: &str) -> bool {
@@ -111,9 +111,9 @@ pub fn parse_date(text: &str) -> Option<(i32, u32, u32)> {
         return None;
     }
     let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        text.get(r)?
-            .bytes()
-            .try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+        text.get(r)?.bytes().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
     };
     let (y, m, d) = (digits(0..4)? as i32, digits(5..7)?, digits(8..10)?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -155,10 +155,7 @@ pub fn age_at_least(birth: (i32, u32, u32), today: (i32, u32, u32), years: i32) 
 
 /// `123-45-6789`, `123 45 6789` or `123456789` → `123456789`.
 pub fn normalise_ssn(text: &str) -> Option<String> {
-    let digits: String = text
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' '))
-        .collect();
+    let digits: String = text.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
     (digits.len() == 9 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 

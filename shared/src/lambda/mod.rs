@@ -22,11 +22,17 @@ pub async fn handle_sqs_batch(handler: &Arc<dyn JobHandler>, event: SqsEvent) ->
     let mut failures = Vec::new();
     for record in event.records {
         let id = record.message_id.unwrap_or_default();
+        // SQS counts this delivery; the handler's last attempt is the redrive's last.
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
         let outcome = match record.body.as_deref() {
             Some(body) => {
                 let span = tracing::info_span!("message", id = %id, job = handler.name());
                 let _enter = span.enter();
-                handler.handle(&id, body).await
+                handler.handle_delivery(&id, body, receive_count).await
             }
             None => {
                 tracing::warn!(message = %id, "a record without a body was dropped");

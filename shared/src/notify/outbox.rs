@@ -64,6 +64,11 @@ impl Outbox {
             .map_err(|e| NotifyError::Unavailable(e.to_string()))
     }
 
+    /// Keeps a letter of the local letter vendor (kind `letter`), for `/dev/outbox`.
+    pub async fn keep_letter(&self, recipient: &str, text: &str) -> Result<(), NotifyError> {
+        self.keep("letter", recipient, "Letter", text, None).await
+    }
+
     async fn keep(
         &self,
         kind: &'static str,

@@ -25,6 +25,14 @@ pub trait JobHandler: Send + Sync + std::fmt::Debug {
     /// What the job is, for logs.
     fn name(&self) -> &'static str;
     async fn handle(&self, message_id: &str, body: &str) -> Outcome;
+
+    /// [`JobHandler::handle`] with the delivery's receive count (1 on the first), for
+    /// handlers that act on their last attempt before the dead-letter queue. The default
+    /// ignores the count.
+    async fn handle_delivery(&self, message_id: &str, body: &str, receive_count: u32) -> Outcome {
+        let _ = receive_count;
+        self.handle(message_id, body).await
+    }
 }
 
 /// How long a received message stays hidden while a handler works on it.
@@ -53,7 +61,10 @@ pub async fn consume(
         for message in messages {
             let span = tracing::info_span!("message", id = %message.id, job = handler.name());
             let _enter = span.enter();
-            match handler.handle(&message.id, &message.body).await {
+            match handler
+                .handle_delivery(&message.id, &message.body, message.receive_count)
+                .await
+            {
                 Outcome::Done | Outcome::Drop => {
                     if let Err(e) = queue.delete(&message.receipt).await {
                         tracing::warn!(error = %e, "could not delete a handled message");

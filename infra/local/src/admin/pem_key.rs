@@ -82,7 +82,7 @@ fn jwk(spki: &SubjectPublicKeyInfo<'_>, kid: String) -> Result<PublicJwk, String
             y: None,
         },
         PublicKey::EC(point) => {
-            let curve = spki.algorithm.parameters.as_ref().map(|p| p.data.as_ref());
+            let curve = spki.algorithm.parameters.as_ref().map(|p| p.data);
             let data = point.data();
             if curve != Some(P256_OID) || data.len() != 65 || data[0] != 4 {
                 return Err("only P-256 elliptic-curve keys are accepted".into());
