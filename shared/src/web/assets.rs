@@ -38,6 +38,11 @@ const FILES: &[(&str, &[u8], &str)] = &[
         "text/javascript; charset=utf-8",
     ),
     (
+        "verify_poll.js",
+        include_bytes!("../../static/verify_poll.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
         "favicon.svg",
         include_bytes!("../../static/favicon.svg"),
         "image/svg+xml",

@@ -103,6 +103,10 @@ impl Lang {
                         "oidc.ftl",
                         include_str!(concat!("../../locales/", $code, "/oidc.ftl")),
                     ),
+                    (
+                        "verify.ftl",
+                        include_str!(concat!("../../locales/", $code, "/verify.ftl")),
+                    ),
                 ]
             };
         }
@@ -120,7 +124,7 @@ impl Lang {
 }
 
 /// How many `.ftl` files each language has.
-const FILES: usize = 6;
+const FILES: usize = 7;
 
 type Bundle = FluentBundle<FluentResource>;
 

@@ -38,6 +38,7 @@ pub mod rules;
 pub mod session;
 pub mod signin;
 pub mod signup;
+pub mod verify;
 pub mod when;
 
 use std::sync::Arc;
@@ -77,6 +78,8 @@ pub struct WebState {
     pub accounts: Arc<AccountCell>,
     /// The OpenID provider the authorize pages share with the JSON endpoints.
     pub api: crate::api::ApiState,
+    /// Identity verification, built on first use (see [`verify::services`]).
+    pub idv: Arc<verify::IdvCell>,
 }
 
 impl WebState {
@@ -95,6 +98,7 @@ impl WebState {
                 HashParams::default(),
                 SessionPolicy::default(),
             )),
+            idv: Arc::new(verify::IdvCell::default()),
         }
     }
 
@@ -113,6 +117,7 @@ impl WebState {
     pub fn with_hash_params(mut self, hash: HashParams) -> Self {
         self.hash = hash;
         self.accounts = Arc::new(AccountCell::new(hash, self.session_policy));
+        self.idv = Arc::new(verify::IdvCell::default());
         self
     }
 
@@ -153,6 +158,7 @@ fn routes(state: &WebState) -> Router<WebState> {
         .merge(not_me::routes())
         .merge(account_reset::routes())
         .merge(oidc::routes())
+        .merge(verify::routes())
         .route("/static/{file}", get(assets::serve))
 }
 

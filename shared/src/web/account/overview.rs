@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::history::{EventRow, rows};
 use crate::account::events::history;
+use crate::idv::profile::ProfileState;
 use crate::mfa::FactorKind;
 use crate::web::WebState;
 use crate::web::error::WebError;
@@ -59,6 +60,10 @@ struct AccountPage {
     locales: Vec<LocaleChoice>,
     devices: Vec<DeviceRow>,
     events: Vec<EventRow>,
+    /// The verified identity: `none`, `active`, `pending` (a letter's code) or
+    /// `deactivated` (after a password reset), and since when.
+    identity: &'static str,
+    identity_since: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -146,10 +151,20 @@ async fn show(
         "factor-removed" => Some(page.t("account-done-factor-removed")),
         "factor-renamed" => Some(page.t("account-done-factor-renamed")),
         "browsers-forgotten" => Some(page.t("account-done-browsers-forgotten")),
+        "verified" => Some(page.t("verify-done-verified")),
+        "letter-sent" => Some(page.t("verify-done-letter-sent")),
         _ => None,
     });
+    let (identity, identity_since) = match state.idv().await?.profiles.status(user).await? {
+        None => ("none", String::new()),
+        Some(ProfileState::Active { verified_ms }) => ("active", format_utc(verified_ms)),
+        Some(ProfileState::PendingLetter { since_ms }) => ("pending", format_utc(since_ms)),
+        Some(ProfileState::Deactivated { since_ms, .. }) => ("deactivated", format_utc(since_ms)),
+    };
     render(&AccountPage {
         notice,
+        identity,
+        identity_since,
         can_add_email: (emails.len() as i64) < crate::account::accounts::MAX_ADDRESSES,
         can_remove_email: emails.len() > 1,
         emails,

@@ -1,0 +1,1574 @@
+//! Identity verification as a person lives it (IDV-1 … IDV-9, ACC-5), through the real
+//! router: consent, document photos (multipart, CSRF-checked), SSN, review, checks,
+//! address by phone or letter, password, personal key, letter code, reactivation.
+//!
+//! The checks run for real: jobs on the embedded proofing queue, the `ProofingWorker`
+//! pumped in-process, and the document result delivered through the signed callback
+//! (`Callbacks::document`). The vendors are a small deterministic fake following IDV-3's
+//! rules (the HTTP mocks live in `infra/local`, out of reach of these tests): SSNs
+//! starting 900/666 pass, a first name containing "Fail" fails, "Time" times out, ID
+//! number 00000000 fails the state check, phone 703-555-5555 cannot be verified.
+#![cfg(all(feature = "web", feature = "embedded"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use passerelle::idv::callback::{CallbackSecrets, Callbacks};
+use passerelle::idv::error::IdvError;
+use passerelle::idv::jobs::worker::ProofingWorker;
+use passerelle::idv::personal_key::PersonalKey;
+use passerelle::idv::pii::{Address, Pii};
+use passerelle::idv::profile::ProfileState;
+use passerelle::idv::uploads::samples;
+use passerelle::idv::vendors::wire::DocumentCallback;
+use passerelle::idv::vendors::{
+    AddressVendor, DocumentImages, DocumentVendor, LetterVendor, ResolutionVendor, StateIdVendor,
+    VendorError, Vendors, Verdict,
+};
+use passerelle::queue::consumer::Outcome;
+use passerelle::session::{Session, SessionToken};
+use support::{
+    Answer, Browser, GOOD, OTHER_GOOD, Site, between, sign_up_with_app, site_with_clock,
+};
+use tower::ServiceExt;
+
+const SECRET: &str = "verify-web-test-secret-0123456789abcdef";
+/// Where a sample ID carries its data, as the barcode on the back of a licence does.
+const BARCODE: &str = "passerelle-barcode";
+/// A selfie carrying this comment does not match.
+const NO_MATCH: &str = "selfie:no-match";
+
+// ---------------------------------------------------------------------------------------
+// The fake vendors and the in-process worker
+// ---------------------------------------------------------------------------------------
+
+/// Answers by data (IDV-3); keeps the document results to post back, and the letters'
+/// codes; can be switched off ("down") to play an unreachable partner.
+#[derive(Debug, Default)]
+struct Fake {
+    callbacks: Mutex<Vec<DocumentCallback>>,
+    letters: Mutex<Vec<String>>,
+    down: AtomicBool,
+    submissions: AtomicUsize,
+}
+
+impl Fake {
+    fn reach(&self, given_name: &str) -> Result<(), VendorError> {
+        if self.down.load(Ordering::SeqCst) || given_name.contains("Time") {
+            Err(VendorError::Unavailable("timed out".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn verdict(pass: bool) -> Verdict {
+    if pass { Verdict::Pass } else { Verdict::Fail }
+}
+
+#[async_trait]
+impl DocumentVendor for Fake {
+    async fn submit(
+        &self,
+        job_id: &str,
+        images: DocumentImages<'_>,
+    ) -> Result<String, VendorError> {
+        let extracted: Option<Pii> = samples::png_text(images.back, BARCODE)
+            .and_then(|text| serde_json::from_str(&text).ok());
+        let name = extracted
+            .as_ref()
+            .map(|p| p.given_name.clone())
+            .unwrap_or_default();
+        self.reach(&name)?;
+        let n = self.submissions.fetch_add(1, Ordering::SeqCst);
+        let reference = format!("doc-{n}");
+        let authentic = !name.contains("Fail");
+        self.callbacks.lock().unwrap().push(DocumentCallback {
+            client_ref: job_id.to_owned(),
+            reference: reference.clone(),
+            authentic,
+            selfie_match: images
+                .selfie
+                .map(|s| samples::jpeg_comment(s).as_deref() != Some(NO_MATCH)),
+            extracted: if authentic { extracted } else { None },
+        });
+        Ok(reference)
+    }
+}
+
+#[async_trait]
+impl ResolutionVendor for Fake {
+    async fn resolve(&self, pii: &Pii) -> Result<Verdict, VendorError> {
+        self.reach(&pii.given_name)?;
+        let ssn_ok = pii.ssn.starts_with("900") || pii.ssn.starts_with("666");
+        Ok(verdict(ssn_ok && !pii.given_name.contains("Fail")))
+    }
+}
+
+#[async_trait]
+impl StateIdVendor for Fake {
+    async fn check_state_id(&self, pii: &Pii) -> Result<Verdict, VendorError> {
+        self.reach(&pii.given_name)?;
+        Ok(verdict(pii.id_number != "00000000"))
+    }
+}
+
+#[async_trait]
+impl AddressVendor for Fake {
+    async fn check_phone(&self, phone: &str, pii: &Pii) -> Result<Verdict, VendorError> {
+        self.reach(&pii.given_name)?;
+        Ok(verdict(phone != "+17035555555"))
+    }
+}
+
+#[async_trait]
+impl LetterVendor for Fake {
+    async fn send_letter(
+        &self,
+        job_id: &str,
+        pii: &Pii,
+        code: &str,
+    ) -> Result<String, VendorError> {
+        self.reach(&pii.given_name)?;
+        self.letters.lock().unwrap().push(code.to_owned());
+        Ok(format!("letter-{job_id}"))
+    }
+}
+
+/// The worker on the site's proofing queue, the fake vendors, and the callback endpoint's
+/// logic with its secret.
+struct Proofing {
+    fake: Arc<Fake>,
+    worker: ProofingWorker,
+    callbacks: Callbacks,
+    secrets: CallbackSecrets,
+}
+
+fn proofing(site: &Site) -> Proofing {
+    let fake = Arc::new(Fake::default());
+    let secrets = CallbackSecrets::new(&[SECRET]).unwrap();
+    Proofing {
+        worker: site
+            .services
+            .proofing_worker(Vendors::all(Arc::clone(&fake))),
+        callbacks: Callbacks::new(site.services.proofing(), secrets.clone()),
+        secrets,
+        fake,
+    }
+}
+
+impl Proofing {
+    /// Runs every queued job, as the worker would (a retried delivery comes back at once,
+    /// up to the dead-letter queue), and posts the document results back, signed, as
+    /// the vendor's webhook would — until nothing is left to do.
+    async fn run(&self, site: &Site) {
+        let queue = &site.services.proofing_queue;
+        for _ in 0..50 {
+            let batch = queue
+                .receive(10, Duration::ZERO, Duration::ZERO)
+                .await
+                .unwrap();
+            let results: Vec<DocumentCallback> =
+                std::mem::take(&mut *self.fake.callbacks.lock().unwrap());
+            if batch.is_empty() && results.is_empty() {
+                return;
+            }
+            for m in batch {
+                if self.worker.run(&m.body, m.receive_count).await != Outcome::Retry {
+                    queue.delete(&m.receipt).await.unwrap();
+                }
+            }
+            for result in results {
+                let body = serde_json::to_vec(&result).unwrap();
+                let signature = self.secrets.sign(site.services.clock.now_secs(), &body);
+                self.callbacks
+                    .document(Some(&signature), &body)
+                    .await
+                    .unwrap();
+            }
+        }
+        panic!("the proofing queue never settled");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// People, photos and uploads
+// ---------------------------------------------------------------------------------------
+
+fn person(given_name: &str, id_number: &str) -> Pii {
+    Pii {
+        given_name: given_name.into(),
+        family_name: "Quintessa".into(),
+        birthdate: "1979-03-09".into(),
+        address: Address {
+            line1: "42 Proofing Way".into(),
+            line2: String::new(),
+            city: "Alexandria".into(),
+            state: "VA".into(),
+            zip: "22314".into(),
+        },
+        id_number: id_number.into(),
+        id_state: "VA".into(),
+        ssn: String::new(),
+        phone: String::new(),
+        verified_ms: 0,
+    }
+}
+
+/// The front (a JPEG) and back (a PNG whose barcode holds `pii`) of a sample ID.
+fn id_photos(pii: &Pii) -> (Vec<u8>, Vec<u8>) {
+    let json = String::from_utf8(pii.to_json().to_vec()).unwrap();
+    (
+        samples::jpeg(Some("sample ID, front")),
+        samples::png(BARCODE, Some(&json)),
+    )
+}
+
+const BOUNDARY: &str = "----passerelle-verify-test-7MA4YWxkTrZu0gW";
+
+/// A `multipart/form-data` body: (name, file name if a file, content), in order.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, file, data) in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let disposition = match file {
+            Some(f) => format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            ),
+            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// Sends a multipart body as browser `b` (its cookies; `extra` headers), keeping the
+/// cookies it gets back, like `Browser::send`.
+async fn send_multipart(
+    b: &mut Browser<'_>,
+    path: &str,
+    body: Vec<u8>,
+    extra: &[(&str, String)],
+) -> Answer {
+    let jar: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("x-forwarded-for", b.ip)
+        .header(header::COOKIE, jar.join("; "))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        );
+    for (name, value) in extra {
+        req = req.header(*name, value);
+    }
+    let response = b
+        .site
+        .router
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = String::from_utf8(bytes.to_vec()).unwrap();
+    if let Some(token) = between(&body, "name=\"csrf_token\" value=\"", "\"") {
+        b.csrf = Some(token.to_owned());
+    }
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Submits the document form with these images, the CSRF field first as the page has it.
+async fn upload(b: &mut Browser<'_>, images: &[(&str, &[u8])]) -> Answer {
+    let csrf = b.csrf.clone().expect("a page with a form first");
+    let mut parts: Vec<(&str, Option<&str>, &[u8])> = vec![("csrf_token", None, csrf.as_bytes())];
+    for (name, data) in images {
+        parts.push((name, Some("photo"), data));
+    }
+    send_multipart(b, "/verify/document", multipart(&parts), &[]).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Steps
+// ---------------------------------------------------------------------------------------
+
+/// The browser's session and its token.
+async fn session_of(site: &Site, b: &Browser<'_>) -> (SessionToken, Session) {
+    let token = SessionToken::parse(&b.cookies["__Host-session"]).unwrap();
+    let session = site
+        .state
+        .account_services()
+        .await
+        .unwrap()
+        .sessions
+        .resume(&token)
+        .await
+        .unwrap()
+        .expect("a live session");
+    (token, session)
+}
+
+async fn user_of(site: &Site, b: &Browser<'_>) -> String {
+    session_of(site, b).await.1.user_id
+}
+
+/// A newcomer, signed up with an app, who agreed to the checks: at the document step.
+async fn newcomer<'a>(site: &'a Site, email: &str) -> Browser<'a> {
+    newcomer_with_app(site, email).await.0
+}
+
+/// [`newcomer`], with the app's secret (to sign in again).
+async fn newcomer_with_app<'a>(site: &'a Site, email: &str) -> (Browser<'a>, Vec<u8>) {
+    let mut b = Browser::new(site);
+    let secret = sign_up_with_app(&mut b, "", email).await;
+    let intro = b.get("/verify").await;
+    assert_eq!(intro.status, StatusCode::OK, "{}", intro.body);
+    let agreed = b.post("/verify", &[("consent", "yes")]).await;
+    assert_eq!(agreed.location(), "/verify/document", "{}", agreed.body);
+    (b, secret)
+}
+
+/// Uploads the sample ID of `pii` and runs the check; returns where the wait page sends.
+async fn document(b: &mut Browser<'_>, p: &Proofing, pii: &Pii) -> String {
+    let (front, back) = id_photos(pii);
+    b.get("/verify/document").await;
+    let sent = upload(b, &[("front", &front), ("back", &back)]).await;
+    assert_eq!(sent.location(), "/verify/document/wait", "{}", sent.body);
+    p.run(b.site).await;
+    b.get("/verify/document/wait").await.location().to_owned()
+}
+
+/// The review form as `pii` fills it.
+fn review_fields(pii: &Pii) -> Vec<(&'static str, String)> {
+    vec![
+        ("given_name", pii.given_name.clone()),
+        ("family_name", pii.family_name.clone()),
+        ("birthdate", pii.birthdate.clone()),
+        ("line1", pii.address.line1.clone()),
+        ("line2", pii.address.line2.clone()),
+        ("city", pii.address.city.clone()),
+        ("state", pii.address.state.clone()),
+        ("zip", pii.address.zip.clone()),
+    ]
+}
+
+async fn post_owned(b: &mut Browser<'_>, path: &str, fields: &[(&'static str, String)]) -> Answer {
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post(path, &borrowed).await
+}
+
+/// SSN, then the review as `pii` says, then the checks; returns where they send.
+async fn checks(b: &mut Browser<'_>, p: &Proofing, ssn: &str, pii: &Pii) -> String {
+    b.get("/verify/ssn").await;
+    let entered = b.post("/verify/ssn", &[("ssn", ssn)]).await;
+    assert_eq!(entered.location(), "/verify/review", "{}", entered.body);
+    let review = b.get("/verify/review").await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    let sent = post_owned(b, "/verify/review", &review_fields(pii)).await;
+    assert_eq!(sent.location(), "/verify/checks", "{}", sent.body);
+    p.run(b.site).await;
+    b.get("/verify/checks").await.location().to_owned()
+}
+
+/// Confirms the address with `phone`; returns where the wait page sends.
+async fn by_phone(b: &mut Browser<'_>, p: &Proofing, phone: &str) -> String {
+    b.get("/verify/address").await;
+    let sent = b
+        .post("/verify/address", &[("method", "phone"), ("phone", phone)])
+        .await;
+    assert_eq!(sent.location(), "/verify/address/wait", "{}", sent.body);
+    p.run(b.site).await;
+    b.get("/verify/address/wait").await.location().to_owned()
+}
+
+/// The password step; returns the personal key shown next.
+async fn seal(b: &mut Browser<'_>, password: &str) -> String {
+    b.get("/verify/password").await;
+    let sealed = b.post("/verify/password", &[("password", password)]).await;
+    assert_eq!(sealed.location(), "/verify/personal-key", "{}", sealed.body);
+    let page = b.get("/verify/personal-key").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    between(&page.body, "id=\"personal-key\">", "<")
+        .expect("the key")
+        .to_owned()
+}
+
+/// A person verified by phone; returns their browser, app secret and personal key.
+async fn verified<'a>(
+    site: &'a Site,
+    p: &Proofing,
+    email: &str,
+    pii: &Pii,
+) -> (Browser<'a>, Vec<u8>, String) {
+    let (mut b, secret) = newcomer_with_app(site, email).await;
+    assert_eq!(document(&mut b, p, pii).await, "/verify/ssn");
+    assert_eq!(
+        checks(&mut b, p, "900-11-2233", pii).await,
+        "/verify/address"
+    );
+    assert_eq!(
+        by_phone(&mut b, p, "703-555-0123").await,
+        "/verify/password"
+    );
+    let key = seal(&mut b, GOOD).await;
+    b.get("/verify/personal-key").await;
+    let done = b
+        .post("/verify/personal-key", &[("acknowledged", "yes")])
+        .await;
+    assert_eq!(done.location(), "/account?done=verified", "{}", done.body);
+    (b, secret, key)
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn given_a_newcomer_when_verifying_by_phone_then_the_key_needs_acknowledging_and_only_the_password_opens_the_identity()
+ {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let ada = person("Ada", "D98765432");
+    // Given a signed-in newcomer who agreed to the checks
+    let mut b = newcomer(&site, "ada@example.gov").await;
+    // When the ID photos are uploaded, the page waits for the check, polling
+    let (front, back) = id_photos(&ada);
+    b.get("/verify/document").await;
+    let sent = upload(&mut b, &[("front", &front), ("back", &back)]).await;
+    assert_eq!(sent.location(), "/verify/document/wait", "{}", sent.body);
+    let waiting = b.get("/verify/document/wait").await;
+    assert_eq!(waiting.status, StatusCode::OK);
+    assert!(
+        waiting.body.contains("We are checking your ID"),
+        "{}",
+        waiting.body
+    );
+    assert!(
+        waiting
+            .body
+            .contains("<meta http-equiv=\"refresh\" content=\"3\">")
+    );
+    assert!(
+        waiting.body.contains("/static/verify_poll."),
+        "{}",
+        waiting.body
+    );
+    assert!(waiting.body.contains("data-status-url=\"/verify/status\""));
+    let status = b.get("/verify/status").await;
+    assert_eq!(status.body, "{\"done\":false}");
+    assert_eq!(status.headers[header::CACHE_CONTROL], "no-store");
+    // And once the worker and the vendor's callback have run, it goes on to the SSN
+    p.run(&site).await;
+    assert_eq!(b.get("/verify/status").await.body, "{\"done\":true}");
+    assert_eq!(
+        b.get("/verify/document/wait").await.location(),
+        "/verify/ssn"
+    );
+    // And the review shows what the ID says
+    b.get("/verify/ssn").await;
+    b.post("/verify/ssn", &[("ssn", "900-11-2233")]).await;
+    let review = b.get("/verify/review").await;
+    assert!(review.body.contains("value=\"Ada\""), "{}", review.body);
+    assert!(review.body.contains("value=\"42 Proofing Way\""));
+    assert_eq!(review.headers[header::CACHE_CONTROL], "no-store");
+    let sent = post_owned(&mut b, "/verify/review", &review_fields(&ada)).await;
+    assert_eq!(sent.location(), "/verify/checks");
+    assert!(
+        b.get("/verify/checks")
+            .await
+            .body
+            .contains("We are checking your details")
+    );
+    p.run(&site).await;
+    assert_eq!(b.get("/verify/checks").await.location(), "/verify/address");
+    assert_eq!(
+        by_phone(&mut b, &p, "(703) 555-0123").await,
+        "/verify/password"
+    );
+    // When the password is wrong, nothing is sealed
+    b.get("/verify/password").await;
+    let wrong = b
+        .post("/verify/password", &[("password", OTHER_GOOD)])
+        .await;
+    assert!(
+        wrong.body.contains("The password is not right"),
+        "{}",
+        wrong.body
+    );
+    let user = user_of(&site, &b).await;
+    let idv = site.state.idv().await.unwrap();
+    assert_eq!(idv.profiles.status(&user).await.unwrap(), None);
+    // When it is right, the personal key is shown, not cached, until acknowledged
+    let key = seal(&mut b, GOOD).await;
+    assert_eq!(key.len(), 19, "{key}");
+    let again = b.get("/verify/personal-key").await;
+    assert_eq!(again.headers[header::CACHE_CONTROL], "no-store");
+    assert!(again.body.contains(&key));
+    let unticked = b.post("/verify/personal-key", &[]).await;
+    assert_eq!(unticked.status, StatusCode::OK);
+    assert!(
+        unticked.body.contains("Tick the box once you have saved"),
+        "{}",
+        unticked.body
+    );
+    assert!(unticked.body.contains(&key), "the same key, shown again");
+    // And until then every other step leads back to it
+    assert_eq!(
+        b.get("/verify/document").await.location(),
+        "/verify/personal-key"
+    );
+    assert_eq!(b.get("/verify").await.location(), "/verify/personal-key");
+    let done = b
+        .post("/verify/personal-key", &[("acknowledged", "yes")])
+        .await;
+    assert_eq!(done.location(), "/account?done=verified");
+    // Then it is never shown again, and the account says the identity is verified
+    let gone = b.get("/verify/personal-key").await;
+    assert_eq!(gone.location(), "/verify");
+    assert!(!b.open("/verify").await.body.contains(&key));
+    let account = b.get("/account?done=verified").await;
+    assert!(
+        account.body.contains("Your identity is verified."),
+        "{}",
+        account.body
+    );
+    assert!(account.body.contains("Your identity was verified on"));
+    assert!(matches!(
+        idv.profiles.status(&user).await.unwrap(),
+        Some(ProfileState::Active { .. })
+    ));
+    // And the password opens it — with the phone confirmed — and nothing else does
+    let opened = idv
+        .profiles
+        .open_with_password(&user, GOOD)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            opened.given_name.as_str(),
+            opened.ssn.as_str(),
+            opened.phone.as_str()
+        ),
+        ("Ada", "900112233", "+17035550123")
+    );
+    assert!(opened.verified_ms > 0);
+    for guess in [OTHER_GOOD, "", "correct horse battery stapl"] {
+        let refused = idv.profiles.open_with_password(&user, guess).await;
+        assert!(
+            matches!(refused, Err(IdvError::WrongPassword)),
+            "{guess}: {refused:?}"
+        );
+    }
+    // And the session holds the verified copy for agencies (IDV-9)
+    let (token, session) = session_of(&site, &b).await;
+    assert_eq!(
+        idv.session_pii.read(&token, &session).await.unwrap(),
+        Some(opened)
+    );
+    // And the key shown is the one that opens the recovery copy
+    assert!(PersonalKey::parse(&key).is_some());
+}
+
+#[tokio::test]
+async fn given_the_letter_path_when_the_code_arrives_then_entering_it_activates_the_identity() {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let grace = person("Grace", "G12345678");
+    let mut b = newcomer(&site, "grace@example.gov").await;
+    assert_eq!(document(&mut b, &p, &grace).await, "/verify/ssn");
+    assert_eq!(
+        checks(&mut b, &p, "666-00-0111", &grace).await,
+        "/verify/address"
+    );
+    // When the letter is chosen, the password comes next; the letter goes after it
+    let address = b.get("/verify/address").await;
+    assert!(address.body.contains("42 Proofing Way"), "{}", address.body);
+    let chose = b.post("/verify/address", &[("method", "letter")]).await;
+    assert_eq!(chose.location(), "/verify/password");
+    assert!(p.fake.letters.lock().unwrap().is_empty());
+    let key = seal(&mut b, GOOD).await;
+    assert!(
+        b.get("/verify/personal-key")
+            .await
+            .body
+            .contains("We mailed a letter")
+    );
+    let done = b
+        .post("/verify/personal-key", &[("acknowledged", "yes")])
+        .await;
+    assert_eq!(done.location(), "/account?done=letter-sent");
+    p.run(&site).await;
+    let code = p
+        .fake
+        .letters
+        .lock()
+        .unwrap()
+        .pop()
+        .expect("a letter was sent");
+    // Then the identity waits for the code; the account page says so
+    let user = user_of(&site, &b).await;
+    let idv = site.state.idv().await.unwrap();
+    assert!(matches!(
+        idv.profiles.status(&user).await.unwrap(),
+        Some(ProfileState::PendingLetter { .. })
+    ));
+    let account = b.get("/account").await;
+    assert!(
+        account.body.contains("waiting for the code of the letter"),
+        "{}",
+        account.body
+    );
+    assert_eq!(b.get("/verify").await.location(), "/verify/letter");
+    assert_eq!(b.get("/verify/ssn").await.location(), "/verify/letter");
+    // When a wrong code is entered, it says so
+    let letter = b.get("/verify/letter").await;
+    assert!(letter.body.contains("Letter sent"), "{}", letter.body);
+    let wrong = b.post("/verify/letter", &[("code", "AAAAA-AAAAA")]).await;
+    assert!(
+        wrong.body.contains("This code is not right"),
+        "{}",
+        wrong.body
+    );
+    // When the letter's code is entered, the identity is active
+    let right = b
+        .post("/verify/letter", &[("code", &code.to_lowercase())])
+        .await;
+    assert_eq!(right.location(), "/account?done=verified", "{}", right.body);
+    assert!(matches!(
+        idv.profiles.status(&user).await.unwrap(),
+        Some(ProfileState::Active { .. })
+    ));
+    let opened = idv
+        .profiles
+        .open_with_password(&user, GOOD)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (opened.ssn.as_str(), opened.phone.as_str()),
+        ("666000111", "")
+    );
+    assert_eq!(b.get("/verify/letter").await.location(), "/verify");
+    assert_eq!(key.len(), 19);
+}
+
+#[tokio::test]
+async fn given_each_failing_outcome_then_the_page_says_why_and_offers_a_way_on() {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let mut b = newcomer(&site, "failing@example.gov").await;
+    // A document that is not genuine (a first name with "Fail"): back to the photos
+    assert_eq!(
+        document(&mut b, &p, &person("Failing", "F12345678")).await,
+        "/verify/document"
+    );
+    let page = b.get("/verify/document").await;
+    assert!(
+        page.body.contains("We couldn’t verify your ID"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("enctype=\"multipart/form-data\""),
+        "try again"
+    );
+    // An ID the state does not know (00000000): back to the review
+    let zeros = person("Zed", "00000000");
+    assert_eq!(document(&mut b, &p, &zeros).await, "/verify/ssn");
+    assert_eq!(
+        checks(&mut b, &p, "900-22-3344", &zeros).await,
+        "/verify/review"
+    );
+    let review = b.get("/verify/review").await;
+    assert!(
+        review
+            .body
+            .contains("We couldn’t confirm your ID with the state"),
+        "{}",
+        review.body
+    );
+    // An SSN resolution cannot match (not 900/666): back to the review, details kept
+    let zoe = person("Zoe", "Z12345678");
+    assert_eq!(document(&mut b, &p, &zoe).await, "/verify/ssn");
+    assert_eq!(
+        checks(&mut b, &p, "123-45-6789", &zoe).await,
+        "/verify/review"
+    );
+    let review = b.get("/verify/review").await;
+    assert!(
+        review.body.contains("We couldn’t match your details"),
+        "{}",
+        review.body
+    );
+    assert!(review.body.contains("value=\"Zoe\""));
+    // A phone that cannot be tied to the address (703-555-5555): the letter is offered
+    assert_eq!(
+        checks(&mut b, &p, "900-33-4455", &zoe).await,
+        "/verify/address"
+    );
+    assert_eq!(
+        by_phone(&mut b, &p, "703-555-5555").await,
+        "/verify/address"
+    );
+    let address = b.get("/verify/address").await;
+    assert!(
+        address
+            .body
+            .contains("We couldn’t confirm your address with this phone"),
+        "{}",
+        address.body
+    );
+    assert!(address.body.contains("Get a letter instead"));
+    let letter = b.post("/verify/address", &[("method", "letter")]).await;
+    assert_eq!(letter.location(), "/verify/password");
+    // No PII ever travelled in a URL
+    for path in ["/verify/document", "/verify/review", "/verify/address"] {
+        assert!(!path.contains("900") && !path.contains("Zoe"));
+    }
+}
+
+#[tokio::test]
+async fn given_a_partner_that_cannot_be_reached_then_try_again_later_and_nothing_is_lost() {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let ada = person("Ada", "D98765432");
+    let mut b = newcomer(&site, "patient@example.gov").await;
+    assert_eq!(document(&mut b, &p, &ada).await, "/verify/ssn");
+    // Given the partner goes down while the details are checked
+    p.fake.down.store(true, Ordering::SeqCst);
+    // When every retry fails, the job ends unavailable and lands in the dead-letter queue
+    assert_eq!(
+        checks(&mut b, &p, "900-44-5566", &ada).await,
+        "/verify/review"
+    );
+    let dlq = &site.services.local.as_ref().unwrap().proofing_dlq;
+    assert_eq!(dlq.depth().await.unwrap(), 1);
+    // Then the page says to try again later, with the details still there
+    let review = b.get("/verify/review").await;
+    assert!(
+        review.body.contains("Our partner can’t be reached"),
+        "{}",
+        review.body
+    );
+    assert!(review.body.contains("try again later"));
+    assert!(review.body.contains("value=\"Ada\""));
+    // And when the partner is back, the same details pass without entering the SSN again
+    p.fake.down.store(false, Ordering::SeqCst);
+    let sent = post_owned(&mut b, "/verify/review", &review_fields(&ada)).await;
+    assert_eq!(sent.location(), "/verify/checks");
+    p.run(&site).await;
+    assert_eq!(b.get("/verify/checks").await.location(), "/verify/address");
+    // A document vendor that times out ("Time") says the same on the photos page
+    let mut c = newcomer(&site, "timeo@example.gov").await;
+    assert_eq!(
+        document(&mut c, &p, &person("Timeo", "T12345678")).await,
+        "/verify/document"
+    );
+    let page = c.get("/verify/document").await;
+    assert!(
+        page.body.contains("Our partner can’t be reached"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn given_steps_out_of_order_then_each_page_sends_to_the_current_step() {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    // Signed out: sign in first
+    let mut anon = Browser::new(&site);
+    assert_eq!(anon.get("/verify").await.location(), "/sign-in");
+    let mut b = Browser::new(&site);
+    sign_up_with_app(&mut b, "", "order@example.gov").await;
+    // Before consent, every step leads to the introduction
+    for path in [
+        "/verify/document",
+        "/verify/document/wait",
+        "/verify/ssn",
+        "/verify/review",
+        "/verify/checks",
+        "/verify/address",
+        "/verify/address/wait",
+        "/verify/password",
+        "/verify/personal-key",
+        "/verify/letter",
+    ] {
+        assert_eq!(b.get(path).await.location(), "/verify", "{path}");
+    }
+    assert_eq!(b.get("/fr/verify/ssn").await.location(), "/fr/verify");
+    let french = b.get("/fr/verify").await;
+    assert!(
+        french.body.contains("Vérifiez votre identité"),
+        "{}",
+        french.body
+    );
+    b.get("/verify").await;
+    let posted = b.post("/verify/ssn", &[("ssn", "900-11-2233")]).await;
+    assert_eq!(posted.location(), "/verify");
+    // Consent must be ticked
+    let unticked = b.post("/verify", &[]).await;
+    assert!(
+        unticked.body.contains("Tick the box to agree"),
+        "{}",
+        unticked.body
+    );
+    b.post("/verify", &[("consent", "yes")]).await;
+    for path in [
+        "/verify/ssn",
+        "/verify/checks",
+        "/verify/password",
+        "/verify/document/wait",
+    ] {
+        assert_eq!(b.get(path).await.location(), "/verify/document", "{path}");
+    }
+    // After the document, the SSN comes before the review, the address and the password
+    let ada = person("Ada", "D98765432");
+    assert_eq!(document(&mut b, &p, &ada).await, "/verify/ssn");
+    for path in [
+        "/verify/review",
+        "/verify/checks",
+        "/verify/address",
+        "/verify/password",
+    ] {
+        assert_eq!(b.get(path).await.location(), "/verify/ssn", "{path}");
+    }
+    // A form posted ahead of its step changes nothing
+    b.get("/verify/ssn").await;
+    let ahead = b.post("/verify/password", &[("password", GOOD)]).await;
+    assert_eq!(ahead.location(), "/verify/ssn");
+    let user = user_of(&site, &b).await;
+    let idv = site.state.idv().await.unwrap();
+    assert_eq!(idv.profiles.status(&user).await.unwrap(), None);
+    // The introduction offers to go on where the person left off
+    let intro = b.get("/verify").await;
+    assert!(
+        intro.body.contains("href=\"/verify/ssn\""),
+        "{}",
+        intro.body
+    );
+    // A factor older than 20 minutes (the session kept alive) is asked again before any
+    // step, then back here
+    site.advance(10 * 60);
+    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+    site.advance(11 * 60);
+    assert_eq!(
+        b.get("/verify/ssn").await.location(),
+        "/sign-in/factor?return_to=%2Fverify%2Fssn"
+    );
+}
+
+#[tokio::test]
+async fn given_refreshes_back_steps_and_two_tabs_then_no_result_applies_to_data_it_did_not_check() {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let ada = person("Ada", "D98765432");
+    let mut b = newcomer(&site, "tabs@example.gov").await;
+    assert_eq!(document(&mut b, &p, &ada).await, "/verify/ssn");
+    assert_eq!(
+        checks(&mut b, &p, "900-11-2233", &ada).await,
+        "/verify/address"
+    );
+    // Refreshing a finished check's page only leads on
+    assert_eq!(b.get("/verify/checks").await.location(), "/verify/address");
+    assert_eq!(
+        b.get("/verify/document/wait").await.location(),
+        "/verify/address"
+    );
+    // Going back and changing the SSN makes the checks run again
+    b.get("/verify/ssn").await;
+    let changed = b.post("/verify/ssn", &[("ssn", "666-11-2233")]).await;
+    assert_eq!(changed.location(), "/verify/review");
+    assert_eq!(b.get("/verify/address").await.location(), "/verify/review");
+    // Two tabs: one sends the review, the other changes the SSN before the result is in
+    b.get("/verify/review").await;
+    let tab_a = b.csrf.clone().unwrap();
+    let sent = post_owned(&mut b, "/verify/review", &review_fields(&ada)).await;
+    assert_eq!(sent.location(), "/verify/checks");
+    b.csrf = Some(tab_a);
+    let other = b.post("/verify/ssn", &[("ssn", "123-45-6789")]).await;
+    assert_eq!(other.location(), "/verify/review");
+    p.run(&site).await;
+    // Then the first tab's passing result is not applied to the changed SSN
+    assert_eq!(b.get("/verify/checks").await.location(), "/verify/review");
+    assert_eq!(b.get("/verify/address").await.location(), "/verify/review");
+    // And a draft changed behind the flow's back (another tab's half-done write) is caught
+    assert_eq!(
+        checks(&mut b, &p, "900-11-2233", &ada).await,
+        "/verify/address"
+    );
+    let (token, session) = session_of(&site, &b).await;
+    let idv = site.state.idv().await.unwrap();
+    let mut tampered = ada.clone();
+    tampered.ssn = "900999999".into();
+    assert!(
+        idv.session_pii
+            .keep(&token, &session, &tampered)
+            .await
+            .unwrap()
+    );
+    assert_eq!(b.get("/verify/password").await.location(), "/verify/review");
+    let review = b.get("/verify/review").await;
+    assert!(
+        review.body.contains("Check your details again"),
+        "{}",
+        review.body
+    );
+    // And a session that lost its draft (signed in again elsewhere) keeps the flow but
+    // not the SSN: restored from the document check, the person enters the SSN again
+    idv.session_pii.forget(&session).await.unwrap();
+    assert_eq!(b.get("/verify/review").await.location(), "/verify/ssn");
+    let ssn = b.get("/verify/ssn").await;
+    assert!(
+        ssn.body
+            .contains("Please enter your Social Security number again"),
+        "{}",
+        ssn.body
+    );
+}
+
+#[tokio::test]
+async fn given_bad_uploads_then_clear_errors_and_nothing_changes() {
+    let site = site_with_clock();
+    let mut b = newcomer(&site, "uploads@example.gov").await;
+    let user = user_of(&site, &b).await;
+    let (front, back) = id_photos(&person("Ada", "D98765432"));
+    b.get("/verify/document").await;
+    // A 30 MB upload: the "too large" page, with its status
+    let mut huge = samples::jpeg(None);
+    huge.splice(2..2, std::iter::repeat_n(0u8, 30 * 1024 * 1024));
+    let answer = upload(&mut b, &[("front", &huge), ("back", &back)]).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        answer.body.contains("These files are too large"),
+        "{}",
+        answer.body
+    );
+    assert!(answer.body.contains("5 MB"));
+    // Declared too large up front: refused before reading
+    b.get("/verify/document").await;
+    let csrf = b.csrf.clone().unwrap();
+    let declared = send_multipart(
+        &mut b,
+        "/verify/document",
+        multipart(&[("csrf_token", None, csrf.as_bytes())]),
+        &[("content-length", format!("{}", 30 * 1024 * 1024))],
+    )
+    .await;
+    assert_eq!(declared.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // A 6 MB photo, a text file, a PDF, a truncated JPEG, a missing back: each said
+    let mut six = samples::jpeg(None);
+    six.splice(2..2, std::iter::repeat_n(0u8, 6 * 1024 * 1024));
+    let jpeg = samples::jpeg(None);
+    let truncated = &jpeg[..jpeg.len() - 2];
+    // (front, back, what the page says)
+    type Case<'a> = (&'a [u8], Option<&'a [u8]>, &'a str);
+    let cases: [Case<'_>; 5] = [
+        (&six, Some(&back), "larger than 5 MB"),
+        (
+            b"just some text, not a photo",
+            Some(&back),
+            "This file is not a photo",
+        ),
+        (
+            b"%PDF-1.7\n%\xE2\xE3\n1 0 obj\n",
+            Some(&back),
+            "This is a PDF",
+        ),
+        (truncated, Some(&back), "This photo is incomplete"),
+        (&front, None, "Choose a photo of the back of your ID"),
+    ];
+    for (front_bytes, back_bytes, message) in cases {
+        b.get("/verify/document").await;
+        let mut images: Vec<(&str, &[u8])> = vec![("front", front_bytes)];
+        if let Some(back_bytes) = back_bytes {
+            images.push(("back", back_bytes));
+        }
+        let answer = upload(&mut b, &images).await;
+        assert_eq!(answer.status, StatusCode::OK, "{message}");
+        assert!(answer.body.contains(message), "{message}: {}", answer.body);
+    }
+    // Without the CSRF field first, or with a wrong one, or from another site: 403
+    let no_token = send_multipart(
+        &mut b,
+        "/verify/document",
+        multipart(&[("front", Some("f"), &front), ("back", Some("b"), &back)]),
+        &[],
+    )
+    .await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let forged = send_multipart(
+        &mut b,
+        "/verify/document",
+        multipart(&[
+            ("csrf_token", None, b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            ("front", Some("f"), &front),
+            ("back", Some("b"), &back),
+        ]),
+        &[],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    b.get("/verify/document").await;
+    let csrf = b.csrf.clone().unwrap();
+    let foreign = send_multipart(
+        &mut b,
+        "/verify/document",
+        multipart(&[
+            ("csrf_token", None, csrf.as_bytes()),
+            ("front", Some("f"), &front),
+            ("back", Some("b"), &back),
+        ]),
+        &[("origin", "https://evil.example".to_owned())],
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    // Then nothing was queued or stored, no attempt was counted, the step is unchanged
+    let queued = site
+        .services
+        .proofing_queue
+        .receive(10, Duration::ZERO, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(queued.is_empty(), "{} jobs queued", queued.len());
+    assert_eq!(
+        b.get("/verify/document/wait").await.location(),
+        "/verify/document"
+    );
+    let idv = site.state.idv().await.unwrap();
+    let left = idv
+        .limiter
+        .peek(&passerelle::ratelimit::IDV_DOCUMENT, &user)
+        .await
+        .unwrap();
+    assert_eq!(left.remaining, 5);
+    // And an SSN of letters is refused with a message, the step unchanged
+    let p = proofing(&site);
+    assert_eq!(
+        document(&mut b, &p, &person("Ada", "D98765432")).await,
+        "/verify/ssn"
+    );
+    b.get("/verify/ssn").await;
+    let letters = b.post("/verify/ssn", &[("ssn", "abc-de-fghi")]).await;
+    assert_eq!(letters.status, StatusCode::OK);
+    assert!(letters.body.contains("9 digits"), "{}", letters.body);
+    assert!(letters.body.contains("no letters"));
+    assert_eq!(b.get("/verify/review").await.location(), "/verify/ssn");
+    // And the sixth upload within 6 hours is refused (IDV-5)
+    for _ in 0..4 {
+        b.get("/verify/document").await;
+        let sent = upload(&mut b, &[("front", &front), ("back", &back)]).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    }
+    b.get("/verify/document").await;
+    let sixth = upload(&mut b, &[("front", &front), ("back", &back)]).await;
+    assert_eq!(
+        sixth.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        sixth.body
+    );
+}
+
+#[tokio::test]
+async fn given_a_duplicate_ssn_on_another_account_then_the_page_says_so() {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let ada = person("Ada", "D98765432");
+    verified(&site, &p, "first@example.gov", &ada).await;
+    // When someone else verifies with the same SSN
+    let mut b = newcomer(&site, "second@example.gov").await;
+    let other = person("Bea", "B12345678");
+    assert_eq!(document(&mut b, &p, &other).await, "/verify/ssn");
+    assert_eq!(
+        checks(&mut b, &p, "900-11-2233", &other).await,
+        "/verify/review"
+    );
+    // Then the review says so, and the address step stays closed
+    let review = b.get("/verify/review").await;
+    assert!(
+        review
+            .body
+            .contains("This Social Security number is already verified"),
+        "{}",
+        review.body
+    );
+    assert_eq!(b.get("/verify/address").await.location(), "/verify/review");
+}
+
+#[tokio::test]
+async fn given_a_password_reset_then_the_personal_key_restores_the_identity_with_a_new_key() {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let ada = person("Ada", "D98765432");
+    let (mut b, secret, key) = verified(&site, &p, "reset@example.gov", &ada).await;
+    let user = user_of(&site, &b).await;
+    // Given the password is reset by email
+    b.get("/forgot-password").await;
+    b.post("/forgot-password", &[("email", "reset@example.gov")])
+        .await;
+    let link = site
+        .link_in_mail("reset@example.gov", "/reset-password?t=")
+        .await;
+    let token = link.split("t=").nth(1).unwrap().to_owned();
+    let mut c = Browser::new(&site);
+    c.get(&link).await;
+    c.post(
+        "/reset-password",
+        &[("t", &token), ("password", OTHER_GOOD)],
+    )
+    .await;
+    let idv = site.state.idv().await.unwrap();
+    assert!(matches!(
+        idv.profiles.status(&user).await.unwrap(),
+        Some(ProfileState::Deactivated { .. })
+    ));
+    // When the person signs in again, the account and the introduction offer the key
+    let mut b = support::sign_in_with_app(&site, "reset@example.gov", OTHER_GOOD, &secret).await;
+    let account = b.get("/account").await;
+    assert!(
+        account.body.contains("was turned off on"),
+        "{}",
+        account.body
+    );
+    assert!(account.body.contains("href=\"/verify/reactivate\""));
+    let intro = b.get("/verify").await;
+    assert!(
+        intro.body.contains("Your verified identity is turned off"),
+        "{}",
+        intro.body
+    );
+    // Then a malformed key, a wrong key and the old password are each refused
+    b.get("/verify/reactivate").await;
+    let malformed = b
+        .post(
+            "/verify/reactivate",
+            &[("personal_key", "abc"), ("password", OTHER_GOOD)],
+        )
+        .await;
+    assert!(
+        malformed.body.contains("A personal key is 16 letters"),
+        "{}",
+        malformed.body
+    );
+    let wrong = b
+        .post(
+            "/verify/reactivate",
+            &[
+                ("personal_key", "0000-0000-0000-0000"),
+                ("password", OTHER_GOOD),
+            ],
+        )
+        .await;
+    assert!(
+        wrong.body.contains("This personal key is not right"),
+        "{}",
+        wrong.body
+    );
+    let old = b
+        .post(
+            "/verify/reactivate",
+            &[("personal_key", &key), ("password", GOOD)],
+        )
+        .await;
+    assert!(
+        old.body.contains("The password is not right"),
+        "{}",
+        old.body
+    );
+    // When the key and the new password are given, a new key is shown once
+    let restored = b
+        .post(
+            "/verify/reactivate",
+            &[
+                ("personal_key", &key.to_lowercase()),
+                ("password", OTHER_GOOD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        restored.location(),
+        "/verify/personal-key",
+        "{}",
+        restored.body
+    );
+    let page = b.get("/verify/personal-key").await;
+    let new_key = between(&page.body, "id=\"personal-key\">", "<")
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_key, key);
+    // And every address hears that the personal key was used (ACC-8)
+    let mail = site.mail_to("reset@example.gov").await;
+    assert_eq!(mail[0].0, "Your personal key was used", "{mail:?}");
+    let done = b
+        .post("/verify/personal-key", &[("acknowledged", "yes")])
+        .await;
+    assert_eq!(done.location(), "/account?done=verified");
+    // And the identity is active, opened by the new password, in the session too
+    assert!(matches!(
+        idv.profiles.status(&user).await.unwrap(),
+        Some(ProfileState::Active { .. })
+    ));
+    let opened = idv
+        .profiles
+        .open_with_password(&user, OTHER_GOOD)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(opened.given_name, "Ada");
+    let (token, session) = session_of(&site, &b).await;
+    assert_eq!(
+        idv.session_pii.read(&token, &session).await.unwrap(),
+        Some(opened)
+    );
+    assert_eq!(b.get("/verify/reactivate").await.location(), "/verify");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_two_tabs_sealing_at_once_then_one_key_is_made_and_it_is_the_one_that_restores() {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let ada = person("Ada", "D98765432");
+    let (mut b, secret) = newcomer_with_app(&site, "race@example.gov").await;
+    assert_eq!(document(&mut b, &p, &ada).await, "/verify/ssn");
+    assert_eq!(
+        checks(&mut b, &p, "900-11-2233", &ada).await,
+        "/verify/address"
+    );
+    assert_eq!(
+        by_phone(&mut b, &p, "703-555-0123").await,
+        "/verify/password"
+    );
+    b.get("/verify/password").await;
+    let csrf = b.csrf.clone().unwrap();
+    let jar: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let jar = jar.join("; ");
+    // Given the password form sent from two tabs at once
+    let tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let router = site.router.clone();
+            let body =
+                serde_urlencoded::to_string([("password", GOOD), ("csrf_token", &csrf)]).unwrap();
+            let jar = jar.clone();
+            tokio::spawn(async move {
+                let req = Request::builder()
+                    .method(Method::POST)
+                    .uri("/verify/password")
+                    .header(header::COOKIE, jar)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap();
+                let r = router.oneshot(req).await.unwrap();
+                (
+                    r.status(),
+                    r.headers()[header::LOCATION].to_str().unwrap().to_owned(),
+                )
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers.sort();
+    // Then one sealed the identity and the other was sent to see its key
+    assert_eq!(
+        answers,
+        [
+            (StatusCode::SEE_OTHER, "/verify".to_owned()),
+            (StatusCode::SEE_OTHER, "/verify/personal-key".to_owned()),
+        ]
+    );
+    assert_eq!(b.get("/verify").await.location(), "/verify/personal-key");
+    let page = b.get("/verify/personal-key").await;
+    let key = between(&page.body, "id=\"personal-key\">", "<")
+        .unwrap()
+        .to_owned();
+    b.post("/verify/personal-key", &[("acknowledged", "yes")])
+        .await;
+    // And the key shown is the one sealed: after a reset, it restores the identity
+    b.get("/forgot-password").await;
+    b.post("/forgot-password", &[("email", "race@example.gov")])
+        .await;
+    let link = site
+        .link_in_mail("race@example.gov", "/reset-password?t=")
+        .await;
+    let token = link.split("t=").nth(1).unwrap().to_owned();
+    let mut c = Browser::new(&site);
+    c.get(&link).await;
+    c.post(
+        "/reset-password",
+        &[("t", &token), ("password", OTHER_GOOD)],
+    )
+    .await;
+    let mut b = support::sign_in_with_app(&site, "race@example.gov", OTHER_GOOD, &secret).await;
+    b.get("/verify/reactivate").await;
+    let restored = b
+        .post(
+            "/verify/reactivate",
+            &[("personal_key", &key), ("password", OTHER_GOOD)],
+        )
+        .await;
+    assert_eq!(
+        restored.location(),
+        "/verify/personal-key",
+        "{}",
+        restored.body
+    );
+}
+
+#[tokio::test]
+async fn given_an_agency_asking_for_a_facial_match_then_a_selfie_is_required_and_its_request_goes_on()
+ {
+    use passerelle::oidc::agency::{AalSetting, Agency};
+    use passerelle::oidc::jose::Alg;
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let agency = Agency {
+        client_id: "urn:gov:test:benefits".into(),
+        name: "Benefits Portal".into(),
+        agency_id: "benefits".into(),
+        ial: 2,
+        default_aal: AalSetting::Default,
+        keys: vec![],
+        jwks_uri: None,
+        redirect_uris: vec!["https://benefits.example.gov/callback".into()],
+        post_logout_redirect_uris: vec![],
+        scopes: vec!["email".into()],
+        pkce: true,
+        id_token_alg: Alg::RS256,
+        push_notification_url: None,
+        failure_to_proof_url: None,
+    };
+    let oidc = site.state.oidc().await.unwrap();
+    oidc.provider.agencies.put(&agency).await.unwrap();
+    // Given a signed-in person whom the agency asks for a verified identity with a selfie
+    let (mut b, _) = {
+        let mut b = Browser::new(&site);
+        let secret = sign_up_with_app(&mut b, "", "face@example.gov").await;
+        (b, secret)
+    };
+    let query = serde_urlencoded::to_string([
+        ("client_id", "urn:gov:test:benefits"),
+        ("redirect_uri", "https://benefits.example.gov/callback"),
+        ("response_type", "code"),
+        ("scope", "openid email"),
+        ("state", "state-of-the-agency-0123456789"),
+        ("nonce", "nonce-of-the-agency-0123456789"),
+        (
+            "acr_values",
+            "urn:acr.login.gov:verified-facial-match-required",
+        ),
+        ("code_challenge", &"a".repeat(43)),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    let asked = b.get(&format!("/authorize?{query}")).await;
+    assert_eq!(asked.location(), "/authorize/resume", "{}", asked.body);
+    // When verifying, the selfie is announced and required
+    let intro = b.get("/verify").await;
+    assert!(
+        intro.body.contains("A photo of your face"),
+        "{}",
+        intro.body
+    );
+    b.post("/verify", &[("consent", "yes")]).await;
+    let form = b.get("/verify/document").await;
+    assert!(form.body.contains("name=\"selfie\""), "{}", form.body);
+    let ada = person("Ada", "D98765432");
+    let (front, back) = id_photos(&ada);
+    let without = upload(&mut b, &[("front", &front), ("back", &back)]).await;
+    assert!(
+        without
+            .body
+            .contains("The agency asks for a photo of your face"),
+        "{}",
+        without.body
+    );
+    // A selfie that does not match fails with its reason
+    b.get("/verify/document").await;
+    let stranger = samples::jpeg(Some(NO_MATCH));
+    let sent = upload(
+        &mut b,
+        &[("front", &front), ("back", &back), ("selfie", &stranger)],
+    )
+    .await;
+    assert_eq!(sent.location(), "/verify/document/wait");
+    p.run(&site).await;
+    assert_eq!(
+        b.get("/verify/document/wait").await.location(),
+        "/verify/document"
+    );
+    let page = b.get("/verify/document").await;
+    assert!(
+        page.body.contains("Your photo doesn’t match your ID"),
+        "{}",
+        page.body
+    );
+    // A matching one passes, and at the end the agency's request goes on
+    let selfie = samples::jpeg(Some("selfie"));
+    let sent = upload(
+        &mut b,
+        &[("front", &front), ("back", &back), ("selfie", &selfie)],
+    )
+    .await;
+    assert_eq!(sent.location(), "/verify/document/wait");
+    p.run(&site).await;
+    assert_eq!(
+        b.get("/verify/document/wait").await.location(),
+        "/verify/ssn"
+    );
+    assert_eq!(
+        checks(&mut b, &p, "900-55-6677", &ada).await,
+        "/verify/address"
+    );
+    assert_eq!(
+        by_phone(&mut b, &p, "703-555-0123").await,
+        "/verify/password"
+    );
+    seal(&mut b, GOOD).await;
+    let done = b
+        .post("/verify/personal-key", &[("acknowledged", "yes")])
+        .await;
+    assert_eq!(done.location(), "/authorize/resume");
+}
+
+#[tokio::test]
+async fn given_details_that_do_not_hold_then_each_field_says_what_to_fix_and_nothing_is_checked() {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let ada = person("Ada", "D98765432");
+    let mut b = newcomer(&site, "details@example.gov").await;
+    assert_eq!(document(&mut b, &p, &ada).await, "/verify/ssn");
+    b.get("/verify/ssn").await;
+    b.post("/verify/ssn", &[("ssn", "900 11 2233")]).await;
+    // A 12-year-old, a state that does not exist, a ZIP of 3 digits, no city
+    b.get("/verify/review").await;
+    let mut young = ada.clone();
+    young.birthdate = "2015-06-01".into();
+    young.address.state = "ZZ".into();
+    young.address.zip = "123".into();
+    young.address.city = String::new();
+    let refused = post_owned(&mut b, "/verify/review", &review_fields(&young)).await;
+    assert_eq!(refused.status, StatusCode::OK);
+    for message in [
+        "You must be 18 or older",
+        "Enter your city",
+        "Enter your state as two letters",
+        "Enter a ZIP code of 5 digits",
+    ] {
+        assert!(
+            refused.body.contains(message),
+            "{message}: {}",
+            refused.body
+        );
+    }
+    assert!(
+        refused.body.contains("value=\"2015-06-01\""),
+        "what was typed stays"
+    );
+    let mut impossible = ada.clone();
+    impossible.birthdate = "1990-02-30".into();
+    let refused = post_owned(&mut b, "/verify/review", &review_fields(&impossible)).await;
+    assert!(
+        refused.body.contains("Enter a real date of birth"),
+        "{}",
+        refused.body
+    );
+    // Then nothing was queued and the checks have not started
+    let queued = site
+        .services
+        .proofing_queue
+        .receive(10, Duration::ZERO, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(queued.is_empty());
+    assert_eq!(b.get("/verify/checks").await.location(), "/verify/review");
+    // A phone that is not a number is refused on the address page, nothing queued
+    assert_eq!(
+        checks(&mut b, &p, "900-11-2233", &ada).await,
+        "/verify/address"
+    );
+    b.get("/verify/address").await;
+    let refused = b
+        .post(
+            "/verify/address",
+            &[("method", "phone"), ("phone", "call me maybe")],
+        )
+        .await;
+    assert!(
+        refused.body.contains("This phone number is not valid"),
+        "{}",
+        refused.body
+    );
+    let unchosen = b.post("/verify/address", &[("phone", "")]).await;
+    assert!(
+        unchosen.body.contains("Choose how to confirm your address"),
+        "{}",
+        unchosen.body
+    );
+    assert_eq!(
+        b.get("/verify/address/wait").await.location(),
+        "/verify/address"
+    );
+}
+
+#[tokio::test]
+async fn given_one_ssn_tried_from_two_accounts_then_the_eleventh_try_in_an_hour_waits() {
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let ada = person("Ada", "D98765432");
+    let mut tries = 0;
+    for email in ["one@example.gov", "two@example.gov"] {
+        let mut b = newcomer(&site, email).await;
+        assert_eq!(document(&mut b, &p, &ada).await, "/verify/ssn");
+        b.get("/verify/ssn").await;
+        for _ in 0..5 {
+            let entered = b.post("/verify/ssn", &[("ssn", "900-77-8899")]).await;
+            assert_eq!(entered.location(), "/verify/review", "try {tries}");
+            tries += 1;
+        }
+        if tries == 10 {
+            // Then the same number from either account is refused for the rest of the hour
+            let refused = b.post("/verify/ssn", &[("ssn", "900778899")]).await;
+            assert_eq!(
+                refused.status,
+                StatusCode::TOO_MANY_REQUESTS,
+                "{}",
+                refused.body
+            );
+            // And another number still goes through
+            let other = b.post("/verify/ssn", &[("ssn", "900-77-8800")]).await;
+            assert_eq!(other.location(), "/verify/review");
+        }
+    }
+    // An account that never verified shows the way in
+    let mut c = Browser::new(&site);
+    sign_up_with_app(&mut c, "", "none@example.gov").await;
+    let account = c.get("/account").await;
+    assert!(
+        account.body.contains("Your identity is not verified"),
+        "{}",
+        account.body
+    );
+    assert!(account.body.contains("href=\"/verify\""));
+}
