@@ -20,7 +20,9 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderValue, StatusCode, header};
 use passerelle::oidc::agency::{AalSetting, Agency};
 use passerelle::oidc::jose::{Alg, PublicJwk, SigningKey, verify};
-use passerelle::oidc::request::{ACR_AAL2, ACR_AUTH_ONLY, ACR_PHISHING_RESISTANT, with_query};
+use passerelle::oidc::request::{
+    ACR_AAL2, ACR_AUTH_ONLY, ACR_PHISHING_RESISTANT, ACR_VERIFIED, with_query,
+};
 use passerelle::random::{OsRandom, RandomExt};
 use passerelle::web::WebState;
 use serde::Deserialize;
@@ -77,17 +79,28 @@ pub async fn register(state: &WebState, data_dir: &Path) -> Result<Arc<Demo>, St
         client_id: CLIENT_ID.into(),
         name: "Demo Agency".into(),
         agency_id: "demo-agency".into(),
-        ial: 1,
+        ial: 2,
         default_aal: AalSetting::Default,
         keys: vec![key.public_jwk()],
         jwks_uri: None,
         redirect_uris: vec![format!("{base}/demo/callback")],
         post_logout_redirect_uris: vec![format!("{base}/demo/")],
-        scopes: vec!["email".into(), "all_emails".into(), "locale".into()],
+        scopes: [
+            "email",
+            "all_emails",
+            "locale",
+            "profile:verified_at",
+            "profile",
+            "address",
+            "phone",
+            "social_security_number",
+        ]
+        .map(String::from)
+        .to_vec(),
         pkce: false,
         id_token_alg: Alg::RS256,
         push_notification_url: None,
-        failure_to_proof_url: None,
+        failure_to_proof_url: Some(format!("{base}/demo/not-verified")),
     };
     let oidc = state.oidc().await.map_err(|e| e.to_string())?;
     oidc.provider
@@ -109,6 +122,7 @@ pub fn routes(demo: Arc<Demo>) -> Router {
         .route("/demo/", get(home))
         .route("/demo/start", get(start))
         .route("/demo/callback", get(callback))
+        .route("/demo/not-verified", get(not_verified))
         .with_state(demo)
 }
 
@@ -136,6 +150,16 @@ fn page(title: &str, body: &str) -> Response {
     response
 }
 
+/// Where Passerelle sends people whose identity could not be verified (the agency's
+/// registered failure-to-proof URL): the agency offers its other channels.
+async fn not_verified() -> Response {
+    page(
+        "We could not verify your identity online",
+        "<p>Passerelle could not verify your identity. You can still use this agency's \
+         services in person or by phone.</p><p><a href=\"/demo/\">Back to the agency's home</a></p>",
+    )
+}
+
 async fn home() -> Response {
     page(
         "Welcome to the Demo Agency",
@@ -143,6 +167,8 @@ async fn home() -> Response {
          <p><a class=\"button\" href=\"/demo/start\">Sign in with Passerelle</a></p>\
          <p><a href=\"/demo/start?level=aal2\">Sign in, and ask for a second factor even on a remembered browser</a></p>\
          <p><a href=\"/demo/start?level=phishing_resistant\">Sign in with a security key or face or touch unlock only</a></p>\
+         <p><a class=\"button\" href=\"/demo/start?level=verified\">Sign in with a verified identity</a> \
+         (the agency receives your verified name, date of birth, address, phone and SSN)</p>\
          <p><a href=\"/demo/start?lang=fr\">Se connecter (en français)</a> · <a href=\"/demo/start?lang=es\">Iniciar sesión (en español)</a></p>",
     )
 }
@@ -161,7 +187,13 @@ async fn start(State(demo): State<Arc<Demo>>, Query(q): Query<Start>) -> Respons
     let acr = match q.level.as_str() {
         "aal2" => format!("{ACR_AUTH_ONLY} {ACR_AAL2}"),
         "phishing_resistant" => format!("{ACR_AUTH_ONLY} {ACR_PHISHING_RESISTANT}"),
+        "verified" => ACR_VERIFIED.to_owned(),
         _ => ACR_AUTH_ONLY.to_owned(),
+    };
+    let scope = if q.level == "verified" {
+        "openid email profile address phone social_security_number"
+    } else {
+        "openid email all_emails locale"
     };
     if let Ok(mut flows) = demo.flows.lock() {
         // A demo: forget old flows rather than grow without bound.
@@ -180,7 +212,7 @@ async fn start(State(demo): State<Arc<Demo>>, Query(q): Query<Start>) -> Respons
         ("client_id", CLIENT_ID),
         ("redirect_uri", redirect.as_str()),
         ("response_type", "code"),
-        ("scope", "openid email all_emails locale"),
+        ("scope", scope),
         ("acr_values", acr.as_str()),
         ("state", state.as_str()),
         ("nonce", nonce.as_str()),

@@ -90,20 +90,22 @@ async fn authorize(
             &request,
             session.as_ref().map(|(_, s)| s),
             None,
+            headers,
         )
         .await?
         {
             Decision::Ready { user_id, session } => {
-                finish_with_code(state, &agency, &request, &user_id, &session).await
+                finish_with_code(state, &agency, &request, &user_id, &session, headers).await
             }
-            Decision::NeedsSignIn | Decision::NeedsFactor(_) | Decision::NeedsVerification => {
-                Ok(Redirect::to(&request_error(
-                    &request,
-                    "login_required",
-                    "the person must sign in",
-                ))
-                .into_response())
-            }
+            Decision::NeedsSignIn
+            | Decision::NeedsFactor(_)
+            | Decision::NeedsVerification(_)
+            | Decision::NeedsPassword => Ok(Redirect::to(&request_error(
+                &request,
+                "login_required",
+                "the person must sign in",
+            ))
+            .into_response()),
             Decision::NeedsConsent => Ok(Redirect::to(&request_error(
                 &request,
                 "consent_required",

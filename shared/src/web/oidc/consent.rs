@@ -83,7 +83,15 @@ async fn consent_due(
     };
     let session = current_session(state, headers).await?;
     let due = matches!(
-        decide(state, &agency, &pending.request, session.as_ref(), None).await?,
+        decide(
+            state,
+            &agency,
+            &pending.request,
+            session.as_ref(),
+            None,
+            headers
+        )
+        .await?,
         Decision::NeedsConsent | Decision::Ready { .. }
     );
     match session {
@@ -128,6 +136,23 @@ async fn answer(
         Err(instead) => return Ok(instead),
     };
     let provider = &state.oidc().await?.provider;
+    // An IAL2 consent names the verification it covers: a re-verification asks again.
+    let verified_ms = if pending.request.acr.ial > crate::oidc::request::Ial::AuthOnly {
+        use crate::idv::profile::ProfileState;
+        match state
+            .idv
+            .get(&state)
+            .await?
+            .profiles
+            .status(&session.user_id)
+            .await?
+        {
+            Some(ProfileState::Active { verified_ms }) => Some(verified_ms),
+            _ => None,
+        }
+    } else {
+        None
+    };
     provider
         .consents
         .grant(
@@ -135,7 +160,7 @@ async fn answer(
             &agency.client_id,
             &agency.name,
             &pending.request.scopes,
-            None,
+            verified_ms,
         )
         .await?;
     if !provider.pending.finish(&pending.id).await? {
@@ -147,6 +172,7 @@ async fn answer(
         &pending.request,
         &session.user_id,
         &session,
+        &headers,
     )
     .await
 }

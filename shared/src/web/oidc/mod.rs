@@ -10,6 +10,7 @@ mod authorize;
 pub(crate) mod consent;
 mod end_session;
 mod resume;
+pub(crate) mod unlock;
 
 use axum::Router;
 use http::HeaderMap;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<WebState> {
         .merge(resume::routes())
         .merge(consent::routes())
         .merge(end_session::routes())
+        .merge(unlock::routes())
 }
 
 /// `/authorize/resume` when an agency's request waits for this browser's sign-in.

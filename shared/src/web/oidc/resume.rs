@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderValue, header};
 use super::AUTHORIZE_COOKIE;
 use super::RESUME_PATH;
 use crate::oidc::agency::Agency;
+use crate::oidc::claims::Scope;
 use crate::oidc::codes::Grant;
 use crate::oidc::pending::Pending;
 use crate::oidc::request::{AalLevel, AuthorizationRequest, Ial, Prompt, with_query};
@@ -32,13 +33,49 @@ pub(super) enum Decision {
     /// Signed in, but with less than the request's AAL (a remembered browser for aal2,
     /// anything but WebAuthn for phishing-resistant).
     NeedsFactor(AalLevel),
-    /// A verified identity was asked (the identity-verification flow).
-    NeedsVerification,
+    /// A verified identity was asked and the account has none in use: where to go.
+    NeedsVerification(VerifyStep),
+    /// Verified, but this session holds no opened copy of the identity (a remembered
+    /// browser, or a sign-in without the password): the password opens it again.
+    NeedsPassword,
     NeedsConsent,
     Ready {
         user_id: String,
         session: Session,
     },
+}
+
+/// The verification page a request that needs a verified identity leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum VerifyStep {
+    /// Never verified (or verified without the selfie a facial match needs).
+    Start,
+    /// Waiting for the letter's code.
+    Letter,
+    /// Deactivated by a password reset: the personal key restores it.
+    Reactivate,
+}
+
+impl VerifyStep {
+    fn path(self) -> &'static str {
+        match self {
+            VerifyStep::Start => "/verify",
+            VerifyStep::Letter => "/verify/letter",
+            VerifyStep::Reactivate => "/verify/reactivate",
+        }
+    }
+}
+
+/// When the account's identity was verified, or the step that stands in the way.
+async fn verified_ms(state: &WebState, user_id: &str) -> Result<Result<i64, VerifyStep>, WebError> {
+    use crate::idv::profile::ProfileState;
+    let idv = state.idv.get(state).await?;
+    Ok(match idv.profiles.status(user_id).await? {
+        Some(ProfileState::Active { verified_ms }) => Ok(verified_ms),
+        Some(ProfileState::PendingLetter { .. }) => Err(VerifyStep::Letter),
+        Some(ProfileState::Deactivated { .. }) => Err(VerifyStep::Reactivate),
+        None => Err(VerifyStep::Start),
+    })
 }
 
 /// The strongest AAL the session satisfies: what the code will say was achieved.
@@ -50,12 +87,15 @@ fn achieved(session: &Session) -> AalLevel {
 }
 
 /// Decides the next step. `since_ms`: for `prompt=login`, the sign-in must be newer.
+/// `headers` carry the session cookie, whose token opens the session's copy of a verified
+/// identity (IDV-9).
 pub(super) async fn decide(
     state: &WebState,
     agency: &Agency,
     request: &AuthorizationRequest,
     session: Option<&Session>,
     since_ms: Option<i64>,
+    headers: &HeaderMap,
 ) -> Result<Decision, WebError> {
     let Some(session) = session.filter(|s| s.is_complete()) else {
         return Ok(Decision::NeedsSignIn);
@@ -66,12 +106,31 @@ pub(super) async fn decide(
     if !session.satisfies(request.acr.aal.aal()) {
         return Ok(Decision::NeedsFactor(request.acr.aal));
     }
+    let mut verified = None;
     if request.acr.ial > Ial::AuthOnly {
-        return Ok(Decision::NeedsVerification);
+        let verified_ms = match verified_ms(state, &session.user_id).await? {
+            Ok(ms) => ms,
+            Err(step) => return Ok(Decision::NeedsVerification(step)),
+        };
+        let idv = state.idv.get(state).await?;
+        let opened = match token_of(headers) {
+            Some(token) => idv.session_pii.read(&token, session).await?,
+            None => None,
+        };
+        if opened.is_none() {
+            return Ok(Decision::NeedsPassword);
+        }
+        verified = Some(verified_ms);
     }
     let consents = &state.oidc().await?.provider.consents;
+    // Consent is asked again after a re-verification (OIDC-8).
     if consents
-        .needed(&session.user_id, &agency.client_id, &request.scopes, None)
+        .needed(
+            &session.user_id,
+            &agency.client_id,
+            &request.scopes,
+            verified,
+        )
         .await?
     {
         return Ok(Decision::NeedsConsent);
@@ -87,6 +146,48 @@ pub(super) fn clear_authorize_cookie() -> HeaderValue {
     HeaderValue::from_static("__Host-authorize=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
+/// `verified_at` (seconds) when the request may release it, and the verified claims the
+/// request's scopes release, sealed for the agency (IAL2 requests only; [`decide`] made
+/// sure the session holds the opened identity).
+async fn verified_claims(
+    state: &WebState,
+    agency: &Agency,
+    request: &AuthorizationRequest,
+    session: &Session,
+    headers: &HeaderMap,
+) -> Result<(Option<i64>, Option<String>), WebError> {
+    let scopes = request.scopes();
+    let wants_date = scopes
+        .iter()
+        .any(|s| matches!(s, Scope::ProfileVerifiedAt | Scope::Profile));
+    if request.acr.ial == Ial::AuthOnly && !wants_date {
+        return Ok((None, None));
+    }
+    let verified_at = verified_ms(state, &session.user_id)
+        .await?
+        .ok()
+        .map(|ms| ms.div_euclid(1000));
+    if request.acr.ial == Ial::AuthOnly {
+        return Ok((verified_at, None));
+    }
+    let idv = state.idv.get(state).await?;
+    let Some(token) = token_of(headers) else {
+        return Err(WebError::Forbidden);
+    };
+    let Some(pii) = idv.session_pii.read(&token, session).await? else {
+        return Err(WebError::Forbidden);
+    };
+    let claims = crate::oidc::verified::claims_for(&scopes, &pii);
+    let sealed = crate::oidc::verified::seal(
+        &state.services.envelope,
+        &agency.client_id,
+        &session.user_id,
+        &claims,
+    )
+    .await?;
+    Ok((verified_at, Some(sealed)))
+}
+
 /// Issues the code and sends the person back to the agency.
 pub(super) async fn finish_with_code(
     state: &WebState,
@@ -94,7 +195,9 @@ pub(super) async fn finish_with_code(
     request: &AuthorizationRequest,
     user_id: &str,
     session: &Session,
+    headers: &HeaderMap,
 ) -> Result<Response, WebError> {
+    let (verified_at, verified) = verified_claims(state, agency, request, session, headers).await?;
     let grant = Grant {
         user_id: user_id.to_owned(),
         client_id: agency.client_id.clone(),
@@ -106,8 +209,8 @@ pub(super) async fn finish_with_code(
         aal: achieved(session),
         auth_time_ms: session.created_ms,
         code_challenge: request.code_challenge.clone(),
-        verified_at: None,
-        verified: None,
+        verified_at,
+        verified,
     };
     let code = state.oidc().await?.provider.issue_code(&grant).await?;
     let to = with_query(
@@ -184,7 +287,16 @@ async fn resume(
     };
     let session = current_session(&state, &headers).await?;
     let since = (pending.request.prompt == Prompt::Login).then_some(pending.created_ms);
-    match decide(&state, &agency, &pending.request, session.as_ref(), since).await? {
+    match decide(
+        &state,
+        &agency,
+        &pending.request,
+        session.as_ref(),
+        since,
+        &headers,
+    )
+    .await?
+    {
         Decision::NeedsSignIn => Ok(Redirect::to(&page.href("/sign-in")).into_response()),
         Decision::NeedsFactor(level) => {
             let factor = format!("/sign-in/factor?return_to={}", urlencode(RESUME_PATH));
@@ -201,14 +313,21 @@ async fn resume(
             }
             Ok(Redirect::to(&page.href(&factor)).into_response())
         }
-        Decision::NeedsVerification => {
-            let body = vec![page.t("authorize-needs-verification")];
+        Decision::NeedsVerification(step) => {
+            let body = vec![page.t_args(
+                "authorize-needs-verification",
+                &[("agency", agency.name.as_str().into())],
+            )];
+            let to = format!("{}?return_to={}", step.path(), urlencode(RESUME_PATH));
             MessagePage::render(
                 page,
                 "authorize-needs-verification-title",
                 body,
-                Some(("/authorize/cancel", "authorize-back-to-agency")),
+                Some((&to, "authorize-verify-now")),
             )
+        }
+        Decision::NeedsPassword => {
+            Ok(Redirect::to(&page.href(super::unlock::UNLOCK_PATH)).into_response())
         }
         Decision::NeedsConsent => {
             Ok(Redirect::to(&page.href("/authorize/consent")).into_response())
@@ -224,7 +343,15 @@ async fn resume(
             {
                 return ended(page);
             }
-            finish_with_code(&state, &agency, &pending.request, &user_id, &session).await
+            finish_with_code(
+                &state,
+                &agency,
+                &pending.request,
+                &user_id,
+                &session,
+                &headers,
+            )
+            .await
         }
     }
 }
