@@ -1572,3 +1572,111 @@ async fn given_one_ssn_tried_from_two_accounts_then_the_eleventh_try_in_an_hour_
     );
     assert!(account.body.contains("href=\"/verify\""));
 }
+
+#[tokio::test]
+async fn given_an_agency_waiting_when_the_person_stops_after_a_failure_then_they_go_to_its_failure_to_proof_page()
+ {
+    use passerelle::oidc::agency::{AalSetting, Agency};
+    use passerelle::oidc::jose::Alg;
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let mut agency = Agency {
+        client_id: "urn:gov:test:housing".into(),
+        name: "Housing Portal".into(),
+        agency_id: "housing".into(),
+        ial: 2,
+        default_aal: AalSetting::Default,
+        keys: vec![],
+        jwks_uri: None,
+        redirect_uris: vec!["https://housing.example.gov/callback".into()],
+        post_logout_redirect_uris: vec![],
+        scopes: vec!["email".into(), "profile".into()],
+        pkce: true,
+        id_token_alg: Alg::RS256,
+        push_notification_url: None,
+        failure_to_proof_url: Some("https://housing.example.gov/other-ways".into()),
+    };
+    let oidc = site.state.oidc().await.unwrap();
+    oidc.provider.agencies.put(&agency).await.unwrap();
+    // Given a signed-in person whom the agency asks for a verified identity,
+    let mut b = Browser::new(&site);
+    sign_up_with_app(&mut b, "", "stops@example.gov").await;
+    let query = |state: &str| {
+        serde_urlencoded::to_string([
+            ("client_id", "urn:gov:test:housing"),
+            ("redirect_uri", "https://housing.example.gov/callback"),
+            ("response_type", "code"),
+            ("scope", "openid profile"),
+            ("state", state),
+            ("nonce", "nonce-of-the-agency-0123456789"),
+            ("acr_values", "urn:acr.login.gov:verified"),
+            ("code_challenge", &"a".repeat(43)),
+            ("code_challenge_method", "S256"),
+        ])
+        .unwrap()
+    };
+    let asked = b
+        .get(&format!(
+            "/authorize?{}",
+            query("state-of-the-agency-0123456789")
+        ))
+        .await;
+    assert_eq!(asked.location(), "/authorize/resume", "{}", asked.body);
+    let needs = b.get("/authorize/resume").await;
+    assert!(
+        needs
+            .body
+            .contains("Housing Portal needs to know who you are"),
+        "{}",
+        needs.body
+    );
+    b.get("/verify").await;
+    b.post("/verify", &[("consent", "yes")]).await;
+    // when the document fails and the person chooses to stop,
+    assert_eq!(
+        document(&mut b, &p, &person("Failing", "F12345678")).await,
+        "/verify/document"
+    );
+    let failed = b.get("/verify/document").await;
+    assert!(
+        failed.body.contains("/authorize/not-verified"),
+        "{}",
+        failed.body
+    );
+    let confirm = b.get("/authorize/not-verified").await;
+    assert!(
+        confirm
+            .body
+            .contains("Housing Portal will be told that your identity could not be verified"),
+        "{}",
+        confirm.body
+    );
+    let left = b.post("/authorize/not-verified", &[]).await;
+    // then they reach the agency's registered failure-to-proof page, and the request ended;
+    assert_eq!(left.location(), "https://housing.example.gov/other-ways");
+    assert_eq!(
+        b.get("/authorize/resume").await.status,
+        StatusCode::OK,
+        "the request's end page"
+    );
+    // and an agency without such a page hears access_denied with its state.
+    agency.failure_to_proof_url = None;
+    oidc.provider.agencies.put(&agency).await.unwrap();
+    b.get(&format!(
+        "/authorize?{}",
+        query("second-state-of-the-agency-01")
+    ))
+    .await;
+    b.get("/authorize/not-verified").await;
+    let left = b.post("/authorize/not-verified", &[]).await;
+    assert!(
+        left.location()
+            .starts_with("https://housing.example.gov/callback?error=access_denied"),
+        "{}",
+        left.location()
+    );
+    assert!(
+        left.location()
+            .contains("state=second-state-of-the-agency-01")
+    );
+}

@@ -56,3 +56,7 @@ authorize-verify-now = Verify your identity
 unlock-title = Enter your password to share your verified information
 unlock-lead = Your verified identity is locked with your password, so that only you can open it. Enter it to share the information { $agency } asks for.
 unlock-submit = Continue
+not-verified-title = Stop verifying your identity?
+not-verified-lead = { $agency } will be told that your identity could not be verified online, and will show you its other ways to reach its services.
+not-verified-submit = Stop and go back to the agency
+verify-leave = Stop verifying for now

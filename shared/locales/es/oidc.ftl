@@ -56,3 +56,7 @@ authorize-verify-now = Verificar su identidad
 unlock-title = Introduzca su contraseña para compartir su información verificada
 unlock-lead = Su identidad verificada está protegida con su contraseña: solo usted puede abrirla. Introdúzcala para compartir la información que { $agency } solicita.
 unlock-submit = Continuar
+not-verified-title = ¿Dejar de verificar su identidad?
+not-verified-lead = Se informará a { $agency } de que su identidad no pudo verificarse en línea, y le indicará sus otras formas de acceder a sus servicios.
+not-verified-submit = Detenerse y volver al organismo
+verify-leave = Dejar de verificar por ahora

@@ -56,3 +56,7 @@ authorize-verify-now = Vérifier votre identité
 unlock-title = Saisissez votre mot de passe pour partager vos informations vérifiées
 unlock-lead = Votre identité vérifiée est verrouillée par votre mot de passe : vous seul pouvez l'ouvrir. Saisissez-le pour partager les informations que { $agency } demande.
 unlock-submit = Continuer
+not-verified-title = Arrêter la vérification de votre identité ?
+not-verified-lead = { $agency } sera informé que votre identité n'a pas pu être vérifiée en ligne et vous indiquera ses autres moyens d'accéder à ses services.
+not-verified-submit = Arrêter et retourner vers l'organisme
+verify-leave = Arrêter la vérification pour le moment

@@ -9,6 +9,7 @@
 mod authorize;
 pub(crate) mod consent;
 mod end_session;
+mod not_verified;
 mod resume;
 pub(crate) mod unlock;
 
@@ -31,6 +32,7 @@ pub fn routes() -> Router<WebState> {
         .merge(consent::routes())
         .merge(end_session::routes())
         .merge(unlock::routes())
+        .merge(not_verified::routes())
 }
 
 /// `/authorize/resume` when an agency's request waits for this browser's sign-in.
