@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
 use chromiumoxide::cdp::browser_protocol::emulation::SetScriptExecutionDisabledParams;
 use chromiumoxide::cdp::browser_protocol::input::{
     DispatchKeyEventParams, DispatchKeyEventType, InsertTextParams,
@@ -252,6 +253,31 @@ impl Browser {
         .await
     }
 
+    /// Waits until the page's own scripts have moved the browser to `path` and that page
+    /// has loaded. Evaluations that race the navigation (the old page's context gone) are
+    /// simply tried again.
+    pub async fn wait_for_path(&self, path: &str, what: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        let check = format!(
+            "location.pathname === {} && document.readyState === 'complete'",
+            Value::from(path)
+        );
+        loop {
+            let done = matches!(
+                tokio::time::timeout(TIMEOUT, self.page.evaluate_expression(check.as_str())).await,
+                Ok(Ok(r)) if r.value() == Some(&Value::Bool(true))
+            );
+            if done {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not at {path} after {TIMEOUT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Polls `expression` until it is true, failing after [`TIMEOUT`] with `what`.
     pub async fn wait_until(&self, expression: &str, what: &str) {
         let deadline = Instant::now() + TIMEOUT;
@@ -368,6 +394,25 @@ impl Browser {
             )
             .await;
         self.type_text(value).await;
+    }
+
+    /// Puts the files at `paths` into the file input matching `selector`, as a person
+    /// choosing them in the file dialog would.
+    pub async fn choose_files(&self, selector: &str, paths: &[&Path]) {
+        let element = self
+            .page
+            .find_element(selector)
+            .await
+            .unwrap_or_else(|e| panic!("no file input {selector}: {e}"));
+        let params = SetFileInputFilesParams::builder()
+            .files(paths.iter().map(|p| p.display().to_string()))
+            .backend_node_id(element.backend_node_id)
+            .build()
+            .unwrap_or_else(|e| panic!("file input parameters: {e}"));
+        self.page
+            .execute(params)
+            .await
+            .unwrap_or_else(|e| panic!("choosing files for {selector}: {e}"));
     }
 
     /// Ticks (or unticks) the checkbox labelled `label` with a click.
