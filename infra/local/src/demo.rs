@@ -137,10 +137,11 @@ fn page(title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t} · Demo Agency</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
+         <title>{t} · Demo Agency</title><link rel=\"stylesheet\" href=\"{css}\"></head>\
          <body><header class=\"site-header\"><p><strong>Demo Agency</strong> — a relying party for trying Passerelle</p></header>\
          <main id=\"main\" class=\"container\"><h1>{t}</h1>{body}</main></body></html>",
-        t = escape(title)
+        t = escape(title),
+        css = passerelle::web::assets::path("app.css"),
     );
     let mut response = Html(html).into_response();
     response.headers_mut().insert(
