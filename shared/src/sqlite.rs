@@ -15,10 +15,14 @@ pub struct DbError {
     pub detail: String,
 }
 
-/// A handle on the database file; cheap to clone. Calls run on tokio's blocking pool.
+/// A handle on the database file; cheap to clone. Writes (and anything that may wait on
+/// a lock) run on tokio's blocking pool; single-item reads run on the caller's thread
+/// through a second, read-only connection, which WAL never makes wait for a writer: a
+/// hop to the blocking pool cost more than the read itself.
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
     path: Arc<PathBuf>,
 }
 
@@ -83,10 +87,24 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        let reader = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
+        reader.busy_timeout(Duration::from_secs(10)).map_err(err)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            reader: Arc::new(Mutex::new(reader)),
             path: Arc::new(path.to_owned()),
         })
+    }
+
+    /// Runs a short read on the calling thread with the read-only connection (WAL: it sees
+    /// every committed write and never waits for a writer).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        let guard = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        f(&guard)
     }
 
     /// Opens `passerelle.db` inside the data directory.

@@ -212,8 +212,8 @@ impl Store for EmbeddedStore {
 
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
         validate_key(key)?;
-        let (key, now) = (key.clone(), self.clock.now_secs());
-        self.run(move |conn| load(conn, &key, now)).await
+        let now = self.clock.now_secs();
+        self.db.read(|conn| load(conn, key, now))
     }
 
     async fn put(&self, item: Item, expect: Expect) -> StoreResult<u64> {
