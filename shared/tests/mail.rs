@@ -66,6 +66,10 @@ fn every_kind() -> Vec<MailKind> {
             delete_url: url("account-reset/delete"),
             cancel_url: url("account-reset/cancel-2"),
         },
+        MailKind::LetterReminder {
+            letter_url: url("verify/letter"),
+            expires: "2027-02-14 08:00 UTC".into(),
+        },
     ]
 }
 
@@ -93,6 +97,7 @@ fn links(kind: &MailKind) -> Vec<&str> {
             delete_url,
             cancel_url,
         } => vec![delete_url, cancel_url],
+        MailKind::LetterReminder { letter_url, .. } => vec![letter_url],
     }
 }
 
@@ -131,7 +136,7 @@ fn every_kind_renders_in_every_language() {
     // When each is rendered
     let all = all_rendered();
     // Then each has a recipient, a subject and both bodies
-    assert_eq!(all.len(), 14 * 3);
+    assert_eq!(all.len(), 15 * 3);
     for (kind, lang, email) in &all {
         let at = format!("{kind:?} in {}", lang.code());
         assert_eq!(email.to, TO, "{at}");
@@ -346,6 +351,15 @@ fn validity_periods_are_stated() {
     for (kind, period) in cases {
         let email = render(&kind, Lang::En, TO).unwrap();
         assert!(unwrapped(&email.text).contains(period), "{kind:?}");
+    }
+    // IDV-4: a letter reminder says until when its code works, and never the code itself.
+    for lang in Lang::ALL {
+        let email = render(&every_kind()[14], lang, TO).unwrap();
+        assert!(
+            unwrapped(&email.text).contains("2027-02-14 08:00 UTC"),
+            "{}",
+            lang.code()
+        );
     }
     // ACC-5: a reset locks a verified identity until the personal key or re-verification.
     let reset = unwrapped(&render(&every_kind()[2], Lang::En, TO).unwrap().text);

@@ -35,8 +35,11 @@ use passerelle::idv::vendors::{
 };
 use passerelle::queue::consumer::Outcome;
 use passerelle::session::{Session, SessionToken};
+use passerelle::web::letter_reminders::run_due_letter_reminders;
+use passerelle::web::when::format_utc;
 use support::{
-    Answer, Browser, GOOD, OTHER_GOOD, Site, between, sign_up_with_app, site_with_clock,
+    Answer, Browser, GOOD, OTHER_GOOD, Site, between, sign_in_with_app, sign_up_with_app,
+    site_with_clock,
 };
 use tower::ServiceExt;
 
@@ -1679,4 +1682,155 @@ async fn given_an_agency_waiting_when_the_person_stops_after_a_failure_then_they
         left.location()
             .contains("state=second-state-of-the-agency-01")
     );
+}
+
+#[tokio::test]
+async fn given_a_letter_not_entered_when_10_days_pass_then_one_reminder_in_the_persons_language_and_after_30_days_a_new_letter()
+ {
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    const INES: &str = "ines@example.gov";
+    const LIN: &str = "lin@example.gov";
+    let site = site_with_clock();
+    let clock = site.clock.clone().unwrap();
+    let p = proofing(&site);
+    let idv = site.state.idv().await.unwrap();
+    // Given a person who signed up in French and is waiting for a letter's code
+    let ines = person("Ines", "I12345678");
+    let mut b = Browser::new(&site);
+    let secret = sign_up_with_app(&mut b, "/fr", INES).await;
+    b.get("/verify").await;
+    let agreed = b.post("/verify", &[("consent", "yes")]).await;
+    assert_eq!(agreed.location(), "/verify/document", "{}", agreed.body);
+    assert_eq!(document(&mut b, &p, &ines).await, "/verify/ssn");
+    assert_eq!(
+        checks(&mut b, &p, "900-12-3456", &ines).await,
+        "/verify/address"
+    );
+    b.get("/verify/address").await;
+    let chose = b.post("/verify/address", &[("method", "letter")]).await;
+    assert_eq!(chose.location(), "/verify/password");
+    seal(&mut b, GOOD).await;
+    b.post("/verify/personal-key", &[("acknowledged", "yes")])
+        .await;
+    p.run(&site).await;
+    let code = p.fake.letters.lock().unwrap().pop().expect("a letter");
+    let user = user_of(&site, &b).await;
+    let letters = idv.letters.pending(&user).await.unwrap();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let sent_ms = letters[0].requested_ms;
+    // And another account with a letter out but no identity waiting for it
+    let mut other = Browser::new(&site);
+    sign_up_with_app(&mut other, "", LIN).await;
+    let lin = user_of(&site, &other).await;
+    clock.set_ms(sent_ms);
+    idv.letters.request_letter(&lin).await.unwrap();
+    let mails_before = site.mail_to(INES).await.len();
+    let lin_before = site.mail_to(LIN).await.len();
+
+    // When the job runs a minute before the 10 days are over, then it mails nothing
+    clock.set_ms(sent_ms + 10 * DAY_MS - 60_000);
+    assert_eq!(run_due_letter_reminders(&site.state).await.unwrap(), 0);
+    assert_eq!(site.mail_to(INES).await.len(), mails_before);
+
+    // When it runs once the 10 days are over
+    clock.set_ms(sent_ms + 10 * DAY_MS);
+    assert_eq!(run_due_letter_reminders(&site.state).await.unwrap(), 1);
+    // Then exactly one reminder went, in French, to the page for the code, with its expiry
+    let mail = site.mail_to(INES).await;
+    assert_eq!(mail.len(), mails_before + 1, "{mail:?}");
+    let (subject, text) = &mail[0];
+    assert_eq!(subject, "Saisissez le code de votre courrier");
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.lines()
+            .any(|l| l == "http://localhost:3000/fr/verify/letter"),
+        "{text}"
+    );
+    let expires = format_utc(sent_ms + 30 * DAY_MS);
+    assert!(
+        words.contains(&format!("valable jusqu’au {expires}")),
+        "{text}"
+    );
+    // And it holds neither the code nor anything of the address
+    for secret in [
+        code.as_str(),
+        &code.replace('-', ""),
+        "42 Proofing Way",
+        "Alexandria",
+        "22314",
+        "Ines",
+        "Quintessa",
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    // And the account without a waiting identity got nothing
+    assert_eq!(site.mail_to(LIN).await.len(), lin_before);
+
+    // When the job runs again, now and on later days, then it mails none
+    for _ in 0..3 {
+        assert_eq!(run_due_letter_reminders(&site.state).await.unwrap(), 0);
+        clock.advance_ms(DAY_MS);
+    }
+    assert_eq!(site.mail_to(INES).await.len(), mails_before + 1);
+    assert!(
+        idv.letters
+            .due_reminders(site.services.clock.now_ms(), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // When 30 days have passed without the code, and the person signs in again
+    clock.set_ms(sent_ms + 30 * DAY_MS);
+    let mut b = sign_in_with_app(&site, INES, GOOD, &secret).await;
+    // Then the account page and the letter page say the letter expired and offer a new one
+    let account = b.get("/account").await;
+    assert!(
+        account
+            .body
+            .contains("the code of the letter we mailed you has expired"),
+        "{}",
+        account.body
+    );
+    assert!(
+        account.body.contains("Ask for a new letter"),
+        "{}",
+        account.body
+    );
+    let letter = b.get("/verify/letter").await;
+    assert_eq!(letter.status, StatusCode::OK, "{}", letter.body);
+    assert!(
+        letter.body.contains("Your letter’s code has expired"),
+        "{}",
+        letter.body
+    );
+    assert!(!letter.body.contains("Letter sent"), "{}", letter.body);
+    assert!(
+        letter.body.contains("action=\"/verify/letter/resend\""),
+        "{}",
+        letter.body
+    );
+    let late = b.post("/verify/letter", &[("code", &code)]).await;
+    assert!(
+        late.body.contains("This code is not right"),
+        "{}",
+        late.body
+    );
+    // And the new letter it offers goes out, and the page lists it
+    let resent = b.post("/verify/letter/resend", &[("password", GOOD)]).await;
+    assert_eq!(
+        resent.location(),
+        "/verify/letter?sent=1",
+        "{}",
+        resent.body
+    );
+    p.run(&site).await;
+    assert_eq!(p.fake.letters.lock().unwrap().len(), 1);
+    let letter = b.get("/verify/letter?sent=1").await;
+    assert!(letter.body.contains("Letter sent"), "{}", letter.body);
+    assert!(!letter.body.contains("has expired"), "{}", letter.body);
+    assert!(matches!(
+        idv.profiles.status(&user).await.unwrap(),
+        Some(ProfileState::PendingLetter { .. })
+    ));
 }

@@ -16,6 +16,7 @@ use passerelle::idv::vendors::http::HttpVendors;
 use passerelle::queue::consumer::{JobHandler, consume};
 use passerelle::services::Services;
 use passerelle::web::account_reset::run_due_resets;
+use passerelle::web::letter_reminders::run_due_letter_reminders;
 use passerelle::web::{WebState, router};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -37,7 +38,8 @@ impl Workers {
     }
 }
 
-/// How often the local stack runs the account-reset job (every 5 minutes on AWS).
+/// How often the local stack runs the scheduled jobs — account resets and letter
+/// reminders (every 5 minutes on AWS).
 pub const ACCOUNT_RESET_EVERY: Duration = Duration::from_secs(60);
 
 /// The web state the site and the scheduled jobs run with: the configured public URL, and
@@ -101,8 +103,9 @@ pub async fn app_with_demo(
     Ok(demo::routes(demo).merge(app))
 }
 
-/// Starts the queue consumers, the scheduled jobs (the account-reset job every
-/// [`ACCOUNT_RESET_EVERY`]) and, for the embedded store, the expired-item sweep.
+/// Starts the queue consumers, the scheduled jobs (the account-reset job and the letter
+/// reminders every [`ACCOUNT_RESET_EVERY`]) and, for the embedded store, the expired-item
+/// sweep.
 pub fn start_workers(config: &Config, services: &Arc<Services>) -> Workers {
     let (stop, stopped) = watch::channel(false);
     let deliverer: Arc<dyn JobHandler> = Arc::new(services.deliverer());
@@ -204,10 +207,11 @@ fn start_mock_vendors(
     Ok((url, vendors::spawn(listener, mock, stopped)))
 }
 
-/// The `account-reset-job` function's schedule, in-process: [`run_due_resets`] now and then
-/// every `every`, until `stopped` changes. A failed run is logged and the next one retries.
-/// A run under way is never cut short (it marks resets mailed before it queues their
-/// mail): stopping waits for it to end.
+/// The `account-reset-job` function's schedule, in-process: its two jobs,
+/// [`run_due_resets`] then [`run_due_letter_reminders`], now and then every `every`, until
+/// `stopped` changes. A failed job is logged, the other still runs, and the next tick
+/// retries. A run under way is never cut short (both jobs mark what they mail before they
+/// queue it): stopping waits for it to end.
 pub async fn account_resets(state: WebState, every: Duration, mut stopped: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(every);
     // After a long run (or a suspended laptop), wait a full period rather than catch up.
@@ -217,6 +221,9 @@ pub async fn account_resets(state: WebState, every: Duration, mut stopped: watch
             _ = tick.tick() => {
                 if let Err(e) = run_due_resets(&state).await {
                     tracing::warn!(job = "account-reset", error = %e, "scheduled run failed");
+                }
+                if let Err(e) = run_due_letter_reminders(&state).await {
+                    tracing::warn!(job = "letter-reminders", error = %e, "scheduled run failed");
                 }
             }
             _ = stopped.changed() => break,

@@ -93,3 +93,12 @@ mail-account-reset-ready-subject = You can now delete your account
 mail-account-reset-ready-body = The 24-hour waiting period is over. You can now delete your { -brand } account, then create a new one with the same email address.
 mail-account-reset-ready-action = Delete my account
 mail-account-reset-ready-warning = Deleting your account cannot be undone: your connections to agencies and any verified identity are removed with it.
+
+## Reminder of a letter's code (IDV-4)
+
+mail-letter-reminder-subject = Enter the code from your letter
+mail-letter-reminder-body = To finish verifying your identity with { -brand }, we mailed a letter with a code to your address 10 days ago. It should have arrived by now: sign in and enter the code.
+mail-letter-reminder-action = Enter the code from your letter
+mail-letter-reminder-expires = The code can be used until { $expires }. After that, sign in to ask for a new letter.
+mail-letter-reminder-not-arrived = If the letter has not arrived, you can ask for another one on the same page.
+mail-letter-reminder-not-you = If you didn’t start verifying your identity, sign in and change your password.

@@ -93,3 +93,12 @@ mail-account-reset-ready-subject = Ya puede eliminar su cuenta
 mail-account-reset-ready-body = El período de espera de 24 horas terminó. Ya puede eliminar su cuenta de { -brand } y luego crear una nueva con la misma dirección de correo electrónico.
 mail-account-reset-ready-action = Eliminar mi cuenta
 mail-account-reset-ready-warning = La eliminación de la cuenta no se puede deshacer: sus conexiones con las agencias y cualquier identidad verificada se eliminan con ella.
+
+## Recordatorio del código de una carta (IDV-4)
+
+mail-letter-reminder-subject = Ingrese el código de su carta
+mail-letter-reminder-body = Para terminar de verificar su identidad en { -brand }, hace 10 días le enviamos por correo postal una carta con un código. Ya debería haberla recibido: inicie sesión e ingrese el código.
+mail-letter-reminder-action = Ingresar el código de la carta
+mail-letter-reminder-expires = El código se puede usar hasta el { $expires }. Después, inicie sesión para pedir una carta nueva.
+mail-letter-reminder-not-arrived = Si la carta no llegó, puede pedir otra en la misma página.
+mail-letter-reminder-not-you = Si usted no comenzó a verificar su identidad, inicie sesión y cambie su contraseña.

@@ -93,3 +93,12 @@ mail-account-reset-ready-subject = Vous pouvez supprimer votre compte
 mail-account-reset-ready-body = Le délai d’attente de 24 heures est écoulé. Vous pouvez maintenant supprimer votre compte { -brand }, puis en créer un nouveau avec la même adresse e-mail.
 mail-account-reset-ready-action = Supprimer mon compte
 mail-account-reset-ready-warning = La suppression du compte est définitive : vos liens avec les organismes et toute identité vérifiée sont supprimés avec lui.
+
+## Rappel du code d’un courrier (IDV-4)
+
+mail-letter-reminder-subject = Saisissez le code de votre courrier
+mail-letter-reminder-body = Pour terminer la vérification de votre identité auprès de { -brand }, nous vous avons envoyé il y a 10 jours un courrier contenant un code. Il devrait vous être parvenu : connectez-vous et saisissez le code.
+mail-letter-reminder-action = Saisir le code du courrier
+mail-letter-reminder-expires = Le code est valable jusqu’au { $expires }. Passé cette date, connectez-vous pour demander un nouveau courrier.
+mail-letter-reminder-not-arrived = Si le courrier n’est pas arrivé, vous pouvez en demander un autre sur la même page.
+mail-letter-reminder-not-you = Si vous n’avez pas commencé à vérifier votre identité, connectez-vous et changez votre mot de passe.

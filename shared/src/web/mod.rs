@@ -24,6 +24,7 @@ pub mod health;
 pub mod home;
 pub mod i18n;
 pub mod language;
+pub mod letter_reminders;
 pub mod locale;
 pub mod mail;
 pub mod mfa;

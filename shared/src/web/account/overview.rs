@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::history::{EventRow, rows};
 use crate::account::events::history;
+use crate::idv::letter::LetterStanding;
 use crate::idv::profile::ProfileState;
 use crate::mfa::FactorKind;
 use crate::web::WebState;
@@ -60,7 +61,8 @@ struct AccountPage {
     locales: Vec<LocaleChoice>,
     devices: Vec<DeviceRow>,
     events: Vec<EventRow>,
-    /// The verified identity: `none`, `active`, `pending` (a letter's code) or
+    /// The verified identity: `none`, `active`, `pending` (a letter's code),
+    /// `letter-expired` (waiting, but every letter expired: a new one is needed) or
     /// `deactivated` (after a password reset), and since when.
     identity: &'static str,
     identity_since: String,
@@ -155,10 +157,16 @@ async fn show(
         "letter-sent" => Some(page.t("verify-done-letter-sent")),
         _ => None,
     });
-    let (identity, identity_since) = match state.idv().await?.profiles.status(user).await? {
+    let idv = state.idv().await?;
+    let (identity, identity_since) = match idv.profiles.status(user).await? {
         None => ("none", String::new()),
         Some(ProfileState::Active { verified_ms }) => ("active", format_utc(verified_ms)),
-        Some(ProfileState::PendingLetter { since_ms }) => ("pending", format_utc(since_ms)),
+        Some(ProfileState::PendingLetter { since_ms }) => {
+            match idv.letters.standing(user, since_ms).await? {
+                LetterStanding::Expired => ("letter-expired", format_utc(since_ms)),
+                _ => ("pending", format_utc(since_ms)),
+            }
+        }
         Some(ProfileState::Deactivated { since_ms, .. }) => ("deactivated", format_utc(since_ms)),
     };
     render(&AccountPage {

@@ -157,6 +157,15 @@ pub(super) fn build(kind: &MailKind, lang: Lang) -> Content {
             .para(&id("warning"))
             .para("mail-account-reset-cancel-intro")
             .link("mail-account-reset-cancel", cancel_url),
+        MailKind::LetterReminder {
+            letter_url,
+            expires,
+        } => b
+            .para(&id("body"))
+            .link(&id("action"), letter_url)
+            .para_with(&id("expires"), &[("expires", expires)])
+            .para(&id("not-arrived"))
+            .para(&id("not-you")),
     };
     Content {
         subject,

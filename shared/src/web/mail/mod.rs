@@ -1,6 +1,7 @@
 //! Transactional emails — sign-up, password reset, security notifications (ACC-8),
-//! account reset — rendered in English, French or Spanish as an [`Email`] with an HTML
-//! and a plain-text body, ready for the [`Mailer`](crate::notify::Mailer) port.
+//! account reset, letter reminders (IDV-4) — rendered in English, French or Spanish as an
+//! [`Email`] with an HTML and a plain-text body, ready for the
+//! [`Mailer`](crate::notify::Mailer) port.
 //!
 //! The wording lives in `locales/{en,fr,es}/mail.ftl`; [`content`] turns each
 //! [`MailKind`] into a list of blocks (paragraphs, links, facts), and two templates lay
@@ -65,6 +66,10 @@ pub enum MailKind {
         delete_url: String,
         cancel_url: String,
     },
+    /// IDV-4: a letter's code was not entered 10 days after it was sent. `letter_url` is
+    /// the page to enter it (no token: the person signs in), `expires` the code's end,
+    /// already formatted. Neither the code nor the postal address appears.
+    LetterReminder { letter_url: String, expires: String },
 }
 
 impl MailKind {
@@ -86,6 +91,7 @@ impl MailKind {
             MailKind::AccountDeleted => "account-deleted",
             MailKind::AccountResetRequested { .. } => "account-reset-requested",
             MailKind::AccountResetReady { .. } => "account-reset-ready",
+            MailKind::LetterReminder { .. } => "letter-reminder",
         }
     }
 
@@ -113,6 +119,7 @@ impl MailKind {
                 delete_url,
                 cancel_url,
             } => vec![("delete_url", delete_url), ("cancel_url", cancel_url)],
+            MailKind::LetterReminder { letter_url, .. } => vec![("letter_url", letter_url)],
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (IDV-4: 10 characters, valid 30 days, 5 tries per 10 minutes), which makes the
 //! waiting identity active. `POST /verify/letter/resend`: another letter (at most 4 in
 //! 30 days, 24 hours apart), with the password, which opens the identity to address it.
+//! Once every letter has expired, the page says so and the new letter is the way on.
 
 use askama::Template;
 use axum::Router;
@@ -16,7 +17,8 @@ use super::context::{Ctx, Verifier, finished, no_store};
 use super::flow::Step;
 use super::password::{PasswordForm, guess_subject};
 use crate::idv::error::IdvError;
-use crate::idv::letter::LetterError;
+use crate::idv::letter::{LetterError, LetterStanding};
+use crate::idv::profile::ProfileState;
 use crate::ratelimit::SIGN_IN_FAILURES;
 use crate::web::WebState;
 use crate::web::csrf::CsrfForm;
@@ -32,6 +34,9 @@ struct LetterPage {
     errors: FormErrors,
     /// (sent, valid until) of each letter whose code can still be used.
     letters: Vec<(String, String)>,
+    /// No code can be used because every letter sent has expired (after 30 days), rather
+    /// than because none was sent: either way the way on is a new letter.
+    expired: bool,
     notice: Option<String>,
 }
 
@@ -60,18 +65,25 @@ async fn show(
     errors: FormErrors,
     notice: Option<String>,
 ) -> Result<Response, WebError> {
-    let letters = state
-        .idv()
-        .await?
-        .letters
-        .pending(ctx.user())
-        .await?
-        .into_iter()
-        .map(|l| (format_utc(l.requested_ms), format_utc(l.expires_ms)))
-        .collect();
+    let letters = &state.idv().await?.letters;
+    // Step::Letter is the step of an identity waiting for a letter, and only of one.
+    let Some(ProfileState::PendingLetter { since_ms }) = ctx.profile else {
+        return Ok(ctx.to_step(&page));
+    };
+    let (letters, expired) = match letters.standing(ctx.user(), since_ms).await? {
+        LetterStanding::Live(live) => (
+            live.into_iter()
+                .map(|l| (format_utc(l.requested_ms), format_utc(l.expires_ms)))
+                .collect(),
+            false,
+        ),
+        LetterStanding::Expired => (Vec::new(), true),
+        LetterStanding::NotSent => (Vec::new(), false),
+    };
     render(&LetterPage {
         errors,
         letters,
+        expired,
         notice,
         page: ctx.page(state, page),
     })
