@@ -447,7 +447,17 @@ async fn verified<'a>(
 #[tokio::test]
 async fn given_a_newcomer_when_verifying_by_phone_then_the_key_needs_acknowledging_and_only_the_password_opens_the_identity()
  {
-    let site = site_with_clock();
+    phone_journey(site_with_clock()).await;
+}
+
+/// The same journey on DynamoDB, KMS and SQS (moto).
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn given_the_aws_adapters_when_a_newcomer_verifies_by_phone_then_the_same_holds() {
+    phone_journey(support::site_on_moto().await).await;
+}
+
+async fn phone_journey(site: Site) {
     let p = proofing(&site);
     let ada = person("Ada", "D98765432");
     // Given a signed-in newcomer who agreed to the checks
@@ -676,7 +686,17 @@ async fn given_the_letter_path_when_the_code_arrives_then_entering_it_activates_
 
 #[tokio::test]
 async fn given_each_failing_outcome_then_the_page_says_why_and_offers_a_way_on() {
-    let site = site_with_clock();
+    failing_outcomes(site_with_clock()).await;
+}
+
+/// The same journey on DynamoDB, KMS and SQS (moto).
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn given_the_aws_adapters_when_checks_fail_then_each_page_says_why() {
+    failing_outcomes(support::site_on_moto().await).await;
+}
+
+async fn failing_outcomes(site: Site) {
     let p = proofing(&site);
     let mut b = newcomer(&site, "failing@example.gov").await;
     // A document that is not genuine (a first name with "Fail"): back to the photos

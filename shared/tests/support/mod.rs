@@ -83,6 +83,96 @@ fn build(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>, policy: Sessio
     }
 }
 
+/// A site on the AWS adapters on moto_server — DynamoDB, KMS, SQS (notify and proofing
+/// queues, each with its dead-letter queue) — with mail and SMS in a local outbox (moto
+/// does not deliver), on a clock the test moves. `cargo xtask test` starts moto and sets
+/// `PASSERELLE_TEST_MOTO_URL`.
+#[cfg(feature = "aws")]
+pub async fn site_on_moto() -> Site {
+    use passerelle::aws::AwsClients;
+    use passerelle::envelope::{CacheLimits, Envelope};
+    use passerelle::keys::KeyService;
+    use passerelle::keys::kms::KmsKeyService;
+    use passerelle::queue::sqs::SqsQueue;
+    use passerelle::store::dynamo::DynamoStore;
+
+    let url = std::env::var("PASSERELLE_TEST_MOTO_URL").unwrap_or_else(|_| {
+        panic!(
+            "this test needs moto_server: run `cargo xtask test`, or set PASSERELLE_TEST_MOTO_URL"
+        )
+    });
+    let unique = |prefix: &str| {
+        use passerelle::random::RandomExt;
+        format!("{prefix}-{}", OsRandom.token(6).replace(['-', '_'], "x"))
+    };
+    let clients = AwsClients::for_moto(&url).await;
+    let table = unique("site");
+    DynamoStore::create_table(&clients.dynamodb, &table)
+        .await
+        .unwrap();
+    let key = clients.kms.create_key().send().await.unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let (notify, _) = SqsQueue::create_with_dead_letter(&clients.sqs, &unique("notify"), 5)
+        .await
+        .unwrap();
+    let (proofing, _) = SqsQueue::create_with_dead_letter(&clients.sqs, &unique("proofing"), 5)
+        .await
+        .unwrap();
+    let manual = Arc::new(ManualClock::at_ms(1_800_000_000_000));
+    let clock: Arc<dyn Clock> = manual.clone();
+    let random: Arc<dyn passerelle::random::Random> = Arc::new(OsRandom);
+    let keys: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(clients.kms.clone(), &key_id));
+    let dir = tempfile::tempdir().unwrap();
+    let db = passerelle::sqlite::Db::in_dir(dir.path()).unwrap();
+    let outbox = passerelle::notify::outbox::Outbox::new(db.clone(), Arc::clone(&clock));
+    let unused_queue = |name: &str| {
+        passerelle::queue::embedded::EmbeddedQueue::new(
+            db.clone(),
+            name,
+            None,
+            Arc::clone(&clock),
+            Arc::clone(&random),
+        )
+    };
+    let services = Arc::new(Services {
+        store: Arc::new(DynamoStore::new(
+            clients.dynamodb.clone(),
+            &table,
+            Arc::clone(&clock),
+        )),
+        envelope: Arc::new(Envelope::new(
+            Arc::clone(&keys),
+            Arc::clone(&clock),
+            Arc::clone(&random),
+            CacheLimits::default(),
+        )),
+        keys,
+        notify_queue: Arc::new(notify),
+        proofing_queue: Arc::new(proofing),
+        proofing_max_receives: 5,
+        mailer: Arc::new(outbox.clone()),
+        sms: Arc::new(outbox.clone()),
+        clock: Arc::clone(&clock),
+        random: Arc::clone(&random),
+        // The outbox, for the tests' mail; the store is DynamoDB, so nothing else of the
+        // embedded backend is used.
+        local: Some(passerelle::services::Local {
+            outbox,
+            store: passerelle::store::embedded::EmbeddedStore::new(db.clone(), Arc::clone(&clock)),
+            notify_dlq: unused_queue("notify-dlq"),
+            proofing_dlq: unused_queue("proofing-dlq"),
+        }),
+    });
+    let state = WebState::new(Arc::clone(&services), PUBLIC_URL, true).with_hash_params(FAST);
+    Site {
+        router: passerelle::api::router(state.api.clone()).merge(router(state.clone())),
+        state,
+        services,
+        clock: Some(manual),
+        _dir: dir,
+    }
+}
+
 impl Site {
     /// Moves the test clock on.
     pub fn advance(&self, secs: i64) {
