@@ -1854,3 +1854,66 @@ async fn given_a_letter_not_entered_when_10_days_pass_then_one_reminder_in_the_p
         Some(ProfileState::PendingLetter { .. })
     ));
 }
+
+#[tokio::test]
+async fn given_an_identity_verified_without_a_selfie_when_an_agency_requires_a_facial_match_then_it_is_refused_clearly()
+ {
+    use passerelle::oidc::agency::{AalSetting, Agency};
+    use passerelle::oidc::jose::Alg;
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let agency = Agency {
+        client_id: "urn:gov:test:passports".into(),
+        name: "Passport Office".into(),
+        agency_id: "passports".into(),
+        ial: 2,
+        default_aal: AalSetting::Default,
+        keys: vec![],
+        jwks_uri: None,
+        redirect_uris: vec!["https://passports.example.gov/callback".into()],
+        post_logout_redirect_uris: vec![],
+        scopes: vec!["email".into(), "profile".into()],
+        pkce: true,
+        id_token_alg: Alg::RS256,
+        push_notification_url: None,
+        failure_to_proof_url: None,
+    };
+    let oidc = site.state.oidc().await.unwrap();
+    oidc.provider.agencies.put(&agency).await.unwrap();
+    // Given a person verified by phone, without a selfie,
+    let (mut b, _, _) = verified(
+        &site,
+        &p,
+        "noselfie@example.gov",
+        &person("Ada", "D98765432"),
+    )
+    .await;
+    // when an agency requires a facial match,
+    let query = serde_urlencoded::to_string([
+        ("client_id", "urn:gov:test:passports"),
+        ("redirect_uri", "https://passports.example.gov/callback"),
+        ("response_type", "code"),
+        ("scope", "openid profile"),
+        ("state", "state-of-the-agency-0123456789"),
+        ("nonce", "nonce-of-the-agency-0123456789"),
+        (
+            "acr_values",
+            "urn:acr.login.gov:verified-facial-match-required",
+        ),
+        ("code_challenge", &"a".repeat(43)),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    b.get(&format!("/authorize?{query}")).await;
+    let page = b.get("/authorize/resume").await;
+    // then no code goes back: the page says why, and offers the way back to the agency.
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(
+            "Passport Office accepts only an identity verified with a photo of your face"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("/authorize/not-verified"));
+}

@@ -60,3 +60,5 @@ not-verified-title = Stop verifying your identity?
 not-verified-lead = { $agency } will be told that your identity could not be verified online, and will show you its other ways to reach its services.
 not-verified-submit = Stop and go back to the agency
 verify-leave = Stop verifying for now
+authorize-needs-facial-match-title = This agency needs a photo check
+authorize-needs-facial-match = { $agency } accepts only an identity verified with a photo of your face matched to your ID. Yours was verified without one, and adding it is not possible yet. You can go back to the agency and use its other ways to reach its services.

@@ -60,3 +60,5 @@ not-verified-title = ¿Dejar de verificar su identidad?
 not-verified-lead = Se informará a { $agency } de que su identidad no pudo verificarse en línea, y le indicará sus otras formas de acceder a sus servicios.
 not-verified-submit = Detenerse y volver al organismo
 verify-leave = Dejar de verificar por ahora
+authorize-needs-facial-match-title = Este organismo necesita una verificación con foto
+authorize-needs-facial-match = { $agency } solo acepta una identidad verificada con una foto de su cara comparada con su documento. La suya se verificó sin foto, y aún no es posible añadirla. Puede volver al organismo y usar sus otras vías de acceso.

@@ -60,3 +60,5 @@ not-verified-title = Arrêter la vérification de votre identité ?
 not-verified-lead = { $agency } sera informé que votre identité n'a pas pu être vérifiée en ligne et vous indiquera ses autres moyens d'accéder à ses services.
 not-verified-submit = Arrêter et retourner vers l'organisme
 verify-leave = Arrêter la vérification pour le moment
+authorize-needs-facial-match-title = Cet organisme a besoin d'une vérification par photo
+authorize-needs-facial-match = { $agency } n'accepte qu'une identité vérifiée avec une photo de votre visage comparée à votre pièce d'identité. La vôtre a été vérifiée sans photo, et il n'est pas encore possible de l'ajouter. Vous pouvez retourner vers l'organisme et utiliser ses autres moyens d'accès.

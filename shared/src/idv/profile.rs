@@ -385,6 +385,29 @@ impl Profiles {
         self.commit(write).await
     }
 
+    /// Records that the checks matched a selfie to the document (facial match): agencies
+    /// that require one accept only an identity that has it. A later reactivation keeps
+    /// the item's other attributes.
+    pub async fn record_facial_match(&self, user_id: &str) -> Result<(), IdvError> {
+        self.store
+            .update(
+                Update::new(profile_key(user_id)).set("facial_match", true),
+                Expect::Present,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the identity was verified with a facial match.
+    pub async fn facial_match(&self, user_id: &str) -> Result<bool, IdvError> {
+        Ok(self
+            .store
+            .get(&profile_key(user_id))
+            .await?
+            .and_then(|i| i.get("facial_match").and_then(|v| v.as_bool()))
+            .unwrap_or(false))
+    }
+
     /// Deletes the identity (deleting the account sweeps it with the rest of the
     /// partition). `false` when there was none.
     pub async fn remove(&self, user_id: &str) -> Result<bool, IdvError> {

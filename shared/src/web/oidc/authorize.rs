@@ -100,6 +100,7 @@ async fn authorize(
             Decision::NeedsSignIn
             | Decision::NeedsFactor(_)
             | Decision::NeedsVerification(_)
+            | Decision::NeedsFacialMatch
             | Decision::NeedsPassword => Ok(Redirect::to(&request_error(
                 &request,
                 "login_required",

@@ -9,7 +9,7 @@
 mod authorize;
 pub(crate) mod consent;
 mod end_session;
-mod not_verified;
+pub(crate) mod not_verified;
 mod resume;
 pub(crate) mod unlock;
 

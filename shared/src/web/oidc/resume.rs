@@ -35,6 +35,8 @@ pub(super) enum Decision {
     NeedsFactor(AalLevel),
     /// A verified identity was asked and the account has none in use: where to go.
     NeedsVerification(VerifyStep),
+    /// The agency requires a facial match and the identity was verified without one.
+    NeedsFacialMatch,
     /// Verified, but this session holds no opened copy of the identity (a remembered
     /// browser, or a sign-in without the password): the password opens it again.
     NeedsPassword,
@@ -113,6 +115,11 @@ pub(super) async fn decide(
             Err(step) => return Ok(Decision::NeedsVerification(step)),
         };
         let idv = state.idv.get(state).await?;
+        if request.acr.ial == Ial::FacialMatch
+            && !idv.profiles.facial_match(&session.user_id).await?
+        {
+            return Ok(Decision::NeedsFacialMatch);
+        }
         let opened = match token_of(headers) {
             Some(token) => idv.session_pii.read(&token, session).await?,
             None => None,
@@ -324,6 +331,21 @@ async fn resume(
                 "authorize-needs-verification-title",
                 body,
                 Some((&to, "authorize-verify-now")),
+            )
+        }
+        Decision::NeedsFacialMatch => {
+            let body = vec![page.t_args(
+                "authorize-needs-facial-match",
+                &[("agency", agency.name.as_str().into())],
+            )];
+            MessagePage::render(
+                page,
+                "authorize-needs-facial-match-title",
+                body,
+                Some((
+                    super::not_verified::NOT_VERIFIED_PATH,
+                    "authorize-back-to-agency",
+                )),
             )
         }
         Decision::NeedsPassword => {

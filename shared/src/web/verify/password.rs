@@ -142,6 +142,9 @@ async fn submit(
     idv.flows
         .replace(&user, &Flow::finished(ctx.flow.address, sealed_key))
         .await?;
+    if ctx.flow.selfie {
+        idv.profiles.record_facial_match(&user).await?;
+    }
     tracing::info!(letter, "identity sealed");
     idv.limiter.reset(&SIGN_IN_FAILURES, &subject).await?;
     // The verified identity, for this session's agencies (IDV-9).
