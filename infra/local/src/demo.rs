@@ -123,6 +123,8 @@ pub fn routes(demo: Arc<Demo>) -> Router {
         .route("/demo/start", get(start))
         .route("/demo/callback", get(callback))
         .route("/demo/not-verified", get(not_verified))
+        .route("/demo/sample-id/front.jpg", get(sample_front))
+        .route("/demo/sample-id/back.png", get(sample_back))
         .with_state(demo)
 }
 
@@ -151,6 +153,41 @@ fn page(title: &str, body: &str) -> Response {
     response
 }
 
+/// The sample identity the demo's ID photos carry (the mock document vendor reads it from
+/// the back's barcode).
+fn sample_person() -> passerelle::idv::pii::Pii {
+    use passerelle::idv::pii::{Address, Pii};
+    Pii {
+        given_name: "Ada".into(),
+        family_name: "Lovelace".into(),
+        birthdate: "1990-02-28".into(),
+        address: Address {
+            line1: "1 Analytical Engine Way".into(),
+            line2: String::new(),
+            city: "Arlington".into(),
+            state: "VA".into(),
+            zip: "22201".into(),
+        },
+        id_number: "L1815121".into(),
+        id_state: "VA".into(),
+        ssn: String::new(),
+        phone: String::new(),
+        verified_ms: 0,
+    }
+}
+
+fn image(content_type: &'static str, bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+}
+
+async fn sample_front() -> Response {
+    image("image/jpeg", crate::vendors::sample_front())
+}
+
+async fn sample_back() -> Response {
+    image("image/png", crate::vendors::sample_back(&sample_person()))
+}
+
 /// Where Passerelle sends people whose identity could not be verified (the agency's
 /// registered failure-to-proof URL): the agency offers its other channels.
 async fn not_verified() -> Response {
@@ -170,6 +207,9 @@ async fn home() -> Response {
          <p><a href=\"/demo/start?level=phishing_resistant\">Sign in with a security key or face or touch unlock only</a></p>\
          <p><a class=\"button\" href=\"/demo/start?level=verified\">Sign in with a verified identity</a> \
          (the agency receives your verified name, date of birth, address, phone and SSN)</p>\
+         <p>To try it, save this sample ID — <a href=\"/demo/sample-id/front.jpg\" download>front</a> and \
+         <a href=\"/demo/sample-id/back.png\" download>back</a> — for Ada Lovelace, born 1990-02-28; \
+         the mock vendors accept any SSN starting 900 or 666 and any phone but 703-555-5555.</p>\
          <p><a href=\"/demo/start?lang=fr\">Se connecter (en français)</a> · <a href=\"/demo/start?lang=es\">Iniciar sesión (en español)</a></p>",
     )
 }

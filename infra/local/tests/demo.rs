@@ -18,6 +18,20 @@ async fn a_newcomer_signs_up_through_the_demo_agency_and_sees_their_claims() {
     // when a newcomer presses the demo agency's button, they reach the sign-in page,
     let home = person.get("/demo/").await;
     assert!(home.body.contains("Sign in with Passerelle"));
+    // (the sample ID for trying verification is served beside it,)
+    for (path, magic) in [
+        ("/demo/sample-id/front.jpg", &[0xff, 0xd8][..]),
+        ("/demo/sample-id/back.png", &b"\x89PNG"[..]),
+    ] {
+        let image = person.http.get(person.url(path)).send().await.unwrap();
+        assert_eq!(image.status(), StatusCode::OK, "{path}");
+        let bytes = image.bytes().await.unwrap();
+        assert!(bytes.starts_with(magic), "{path}");
+        assert!(
+            passerelle::idv::uploads::check_image(&bytes).is_ok(),
+            "{path} passes the checks"
+        );
+    }
     let start = person.get("/demo/start").await;
     assert!(
         start.location.starts_with(&format!("{base}/authorize?")),
