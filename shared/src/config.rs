@@ -173,6 +173,26 @@ impl Env<'_> {
         }
     }
 
+    /// A whole number in `range`, or `default` when unset.
+    fn number<T>(
+        &self,
+        variable: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd,
+    {
+        match self.get(variable) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| self.bad(variable)),
+        }
+    }
+
     fn required(&self, variable: &'static str) -> Result<String, ConfigError> {
         self.get(variable)
             .map(str::to_owned)
@@ -213,28 +233,14 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(_) => return Err(env.bad("PASSERELLE_LOG_FORMAT")),
         };
-        let session_idle_secs = match env.get("PASSERELLE_SESSION_IDLE_SECS") {
-            None => 900,
-            Some(v) => v
-                .parse()
-                .ok()
-                .filter(|n| (30..=3600).contains(n))
-                .ok_or_else(|| env.bad("PASSERELLE_SESSION_IDLE_SECS"))?,
-        };
+        let session_idle_secs = env.number("PASSERELLE_SESSION_IDLE_SECS", 900, 30..=3600)?;
         let log_filter = env.get("PASSERELLE_LOG").unwrap_or("info").to_owned();
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(env.bad("PASSERELLE_LOG"));
         }
         let backend = match env.get("PASSERELLE_BACKEND") {
             None | Some("embedded") => {
-                let max_receives = match env.get("PASSERELLE_QUEUE_MAX_RECEIVES") {
-                    None => 5,
-                    Some(v) => v
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=1000).contains(n))
-                        .ok_or_else(|| env.bad("PASSERELLE_QUEUE_MAX_RECEIVES"))?,
-                };
+                let max_receives = env.number("PASSERELLE_QUEUE_MAX_RECEIVES", 5, 1..=1000)?;
                 Backend::Embedded(EmbeddedConfig {
                     data_dir: env
                         .get("PASSERELLE_DATA_DIR")
@@ -268,14 +274,8 @@ impl Config {
                 if !is_http_url(&proofing_queue_url) {
                     return Err(env.bad("PASSERELLE_PROOFING_QUEUE_URL"));
                 }
-                let proofing_max_receives = match env.get("PASSERELLE_PROOFING_MAX_RECEIVES") {
-                    None => 4,
-                    Some(v) => v
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=1000).contains(n))
-                        .ok_or_else(|| env.bad("PASSERELLE_PROOFING_MAX_RECEIVES"))?,
-                };
+                let proofing_max_receives =
+                    env.number("PASSERELLE_PROOFING_MAX_RECEIVES", 4, 1..=1000)?;
                 Backend::Aws(AwsConfig {
                     table,
                     kms_key_id,
@@ -340,14 +340,7 @@ impl VendorConfig {
         {
             return Err(env.bad("PASSERELLE_VENDOR_URL"));
         }
-        let timeout_ms = match env.get("PASSERELLE_VENDOR_TIMEOUT_MS") {
-            None => 5000,
-            Some(v) => v
-                .parse()
-                .ok()
-                .filter(|n| (50..=30_000).contains(n))
-                .ok_or_else(|| env.bad("PASSERELLE_VENDOR_TIMEOUT_MS"))?,
-        };
+        let timeout_ms = env.number("PASSERELLE_VENDOR_TIMEOUT_MS", 5000, 50..=30_000)?;
         let secrets: Vec<String> = env
             .get("PASSERELLE_VENDOR_CALLBACK_SECRETS")
             .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())

@@ -3,10 +3,9 @@
 //! clock moved by the test. Races are made certain, not likely: a gate in front of the
 //! store holds each racer's transaction until all of them have read.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use passerelle::account::accounts::{AccountError, Accounts, SignupStart};
 use passerelle::account::addresses::AddAddress;
 use passerelle::account::email::EmailAddress;
@@ -22,8 +21,8 @@ use passerelle::random::OsRandom;
 use passerelle::session::{SessionPolicy, Sessions};
 use passerelle::sqlite::Db;
 use passerelle::store::embedded::EmbeddedStore;
-use passerelle::store::{Expect, Item, Key, Page, Query, Store, StoreResult, Update, Write};
-use tokio::sync::Barrier;
+use passerelle::store::gated::Gated;
+use passerelle::store::{Expect, Item, Key, Store, Write};
 
 const FAST: HashParams = HashParams {
     m_cost_kib: 1024,
@@ -37,59 +36,6 @@ const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
-
-/// The embedded store, with a gate: once armed for `n`, the next `n` transactions wait
-/// for one another before going ahead, so `n` racers all read before any writes.
-#[derive(Debug)]
-struct Gated {
-    inner: Arc<dyn Store>,
-    gate: Mutex<Option<(Arc<Barrier>, usize)>>,
-}
-
-impl Gated {
-    fn arm(&self, racers: usize) {
-        *self.gate.lock().unwrap() = Some((Arc::new(Barrier::new(racers)), racers));
-    }
-
-    fn take_barrier(&self) -> Option<Arc<Barrier>> {
-        let mut gate = self.gate.lock().unwrap();
-        let (barrier, left) = gate.as_mut()?;
-        let barrier = Arc::clone(barrier);
-        *left -= 1;
-        if *left == 0 {
-            *gate = None;
-        }
-        Some(barrier)
-    }
-}
-
-#[async_trait]
-impl Store for Gated {
-    fn adapter(&self) -> &'static str {
-        "gated"
-    }
-    async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
-        self.inner.get(key).await
-    }
-    async fn put(&self, item: Item, expect: Expect) -> StoreResult<u64> {
-        self.inner.put(item, expect).await
-    }
-    async fn update(&self, update: Update, expect: Expect) -> StoreResult<Item> {
-        self.inner.update(update, expect).await
-    }
-    async fn delete(&self, key: &Key, expect: Expect) -> StoreResult<Option<Item>> {
-        self.inner.delete(key, expect).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
-        if let Some(barrier) = self.take_barrier() {
-            barrier.wait().await;
-        }
-        self.inner.transact(writes).await
-    }
-    async fn query(&self, query: &Query) -> StoreResult<Page> {
-        self.inner.query(query).await
-    }
-}
 
 struct World {
     _dir: tempfile::TempDir,
@@ -105,13 +51,10 @@ async fn world_with(params: HashParams) -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::at_ms(1_800_000_000_000));
     let db = Db::in_dir(dir.path()).unwrap();
-    let gated = Arc::new(Gated {
-        inner: Arc::new(EmbeddedStore::new(
-            db.clone(),
-            clock.clone() as Arc<dyn Clock>,
-        )),
-        gate: Mutex::new(None),
-    });
+    let gated = Arc::new(Gated::new(Arc::new(EmbeddedStore::new(
+        db.clone(),
+        clock.clone() as Arc<dyn Clock>,
+    ))));
     let store: Arc<dyn Store> = gated.clone();
     let keys = Arc::new(LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap());
     let envelope = Arc::new(Envelope::new(

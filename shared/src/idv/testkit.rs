@@ -1,13 +1,11 @@
 //! The world the identity-verification tests run in: real accounts over the embedded
 //! store and a local root key, a clock the test moves, and a gate that makes races
-//! certain (each racer's transaction waits until every racer has read).
+//! certain ([`Gated`]: each racer's transaction waits until every racer has read).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use tokio::sync::Barrier;
 
 use super::duplicates::Duplicates;
 use super::letter::Letters;
@@ -24,67 +22,15 @@ use crate::random::OsRandom;
 use crate::ratelimit::RateLimiter;
 use crate::session::{SessionPolicy, Sessions};
 use crate::sqlite::Db;
+use crate::store::Store;
 use crate::store::embedded::EmbeddedStore;
-use crate::store::{Expect, Item, Key, Page, Query, Store, StoreResult, Update, Write};
+use crate::store::gated::Gated;
 
 pub(crate) use super::seal::tests::{FAST, sample_pii};
 
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 pub(crate) const NEW_PASSWORD: &str = "violet umbrella marching quietly";
 pub(crate) const T0_MS: i64 = 1_800_000_000_000;
-
-/// The embedded store behind a gate: once armed for `n`, the next `n` transactions wait
-/// for one another, so `n` racers have all read before any of them writes.
-#[derive(Debug)]
-pub(crate) struct Gated {
-    inner: Arc<dyn Store>,
-    gate: Mutex<Option<(Arc<Barrier>, usize)>>,
-}
-
-impl Gated {
-    pub(crate) fn arm(&self, racers: usize) {
-        *self.gate.lock().unwrap() = Some((Arc::new(Barrier::new(racers)), racers));
-    }
-
-    fn take_barrier(&self) -> Option<Arc<Barrier>> {
-        let mut gate = self.gate.lock().unwrap();
-        let (barrier, left) = gate.as_mut()?;
-        let barrier = Arc::clone(barrier);
-        *left -= 1;
-        if *left == 0 {
-            *gate = None;
-        }
-        Some(barrier)
-    }
-}
-
-#[async_trait]
-impl Store for Gated {
-    fn adapter(&self) -> &'static str {
-        "gated"
-    }
-    async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
-        self.inner.get(key).await
-    }
-    async fn put(&self, item: Item, expect: Expect) -> StoreResult<u64> {
-        self.inner.put(item, expect).await
-    }
-    async fn update(&self, update: Update, expect: Expect) -> StoreResult<Item> {
-        self.inner.update(update, expect).await
-    }
-    async fn delete(&self, key: &Key, expect: Expect) -> StoreResult<Option<Item>> {
-        self.inner.delete(key, expect).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
-        if let Some(barrier) = self.take_barrier() {
-            barrier.wait().await;
-        }
-        self.inner.transact(writes).await
-    }
-    async fn query(&self, query: &Query) -> StoreResult<Page> {
-        self.inner.query(query).await
-    }
-}
 
 pub(crate) struct World {
     pub dir: tempfile::TempDir,
@@ -109,13 +55,10 @@ pub(crate) async fn world_with(params: HashParams) -> World {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::at_ms(T0_MS));
     let db = Db::in_dir(dir.path()).unwrap();
-    let gated = Arc::new(Gated {
-        inner: Arc::new(EmbeddedStore::new(
-            db.clone(),
-            clock.clone() as Arc<dyn Clock>,
-        )),
-        gate: Mutex::new(None),
-    });
+    let gated = Arc::new(Gated::new(Arc::new(EmbeddedStore::new(
+        db.clone(),
+        clock.clone() as Arc<dyn Clock>,
+    ))));
     let store: Arc<dyn Store> = gated.clone();
     let keys = Arc::new(LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap());
     let envelope = Arc::new(Envelope::new(

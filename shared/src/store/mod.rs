@@ -11,6 +11,8 @@ mod update;
 pub mod dynamo;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(any(test, feature = "conformance"))]
+pub mod gated;
 
 use async_trait::async_trait;
 
