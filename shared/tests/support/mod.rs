@@ -21,6 +21,8 @@ use passerelle::session::SessionPolicy;
 use passerelle::web::{WebState, router};
 use tower::ServiceExt;
 
+pub mod counting;
+
 pub const PUBLIC_URL: &str = "http://localhost:3000";
 pub const GOOD: &str = "correct horse battery staple";
 pub const OTHER_GOOD: &str = "violet lantern orbit meadow";
@@ -39,7 +41,7 @@ pub struct Site {
     pub services: Arc<Services>,
     /// Set when the test drives the clock.
     pub clock: Option<Arc<ManualClock>>,
-    _dir: tempfile::TempDir,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 /// A site on the system clock.
@@ -64,12 +66,65 @@ pub fn site_with_clock_at(ms: i64) -> Site {
 }
 
 fn build(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>, policy: SessionPolicy) -> Site {
+    build_over(clock, manual, policy, |s| s)
+}
+
+/// A site on a clock the test moves, whose store, key service and queues count what
+/// they are asked (see [`counting`]).
+pub fn site_counted_at(ms: i64) -> (Site, counting::Meter) {
+    use counting::{CountingKeys, CountingQueue, CountingStore, Meter};
+    use passerelle::envelope::{CacheLimits, Envelope};
+    let meter = Meter::default();
+    let clock = Arc::new(ManualClock::at_ms(ms));
+    let m = meter.clone();
+    let site = build_over(
+        clock.clone() as Arc<dyn Clock>,
+        Some(clock),
+        SessionPolicy::default(),
+        move |mut s| {
+            let keys: Arc<dyn passerelle::keys::KeyService> = Arc::new(CountingKeys {
+                inner: Arc::clone(&s.keys),
+                meter: m.clone(),
+            });
+            s.envelope = Arc::new(Envelope::new(
+                Arc::clone(&keys),
+                Arc::clone(&s.clock),
+                Arc::clone(&s.random),
+                CacheLimits::default(),
+            ));
+            s.keys = keys;
+            s.store = Arc::new(CountingStore {
+                inner: Arc::clone(&s.store),
+                meter: m.clone(),
+            });
+            s.notify_queue = Arc::new(CountingQueue {
+                inner: Arc::clone(&s.notify_queue),
+                meter: m.clone(),
+            });
+            s.proofing_queue = Arc::new(CountingQueue {
+                inner: Arc::clone(&s.proofing_queue),
+                meter: m,
+            });
+            s
+        },
+    );
+    (site, meter)
+}
+
+fn build_over(
+    clock: Arc<dyn Clock>,
+    manual: Option<Arc<ManualClock>>,
+    policy: SessionPolicy,
+    wrap: impl FnOnce(Services) -> Services,
+) -> Site {
     let dir = tempfile::tempdir().unwrap();
     let cfg = EmbeddedConfig {
         data_dir: dir.path().to_path_buf(),
         max_receives: 5,
     };
-    let services = Arc::new(Services::embedded(&cfg, clock, Arc::new(OsRandom)).unwrap());
+    let services = Arc::new(wrap(
+        Services::embedded(&cfg, clock, Arc::new(OsRandom)).unwrap(),
+    ));
     let state = WebState::new(Arc::clone(&services), PUBLIC_URL, true)
         .with_hash_params(FAST)
         .with_session_policy(policy);
@@ -79,7 +134,7 @@ fn build(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>, policy: Sessio
         state,
         services,
         clock: manual,
-        _dir: dir,
+        _dir: Arc::new(dir),
     }
 }
 
@@ -169,11 +224,33 @@ pub async fn site_on_moto() -> Site {
         state,
         services,
         clock: Some(manual),
-        _dir: dir,
+        _dir: Arc::new(dir),
     }
 }
 
 impl Site {
+    /// The same site as a new process would serve it: the same store, keys, queues and
+    /// clock, with every in-process cache (data keys, signing keys, agencies) empty.
+    pub fn restarted(&self) -> Site {
+        use passerelle::envelope::{CacheLimits, Envelope};
+        let mut services = (*self.services).clone();
+        services.envelope = Arc::new(Envelope::new(
+            Arc::clone(&services.keys),
+            Arc::clone(&services.clock),
+            Arc::clone(&services.random),
+            CacheLimits::default(),
+        ));
+        let services = Arc::new(services);
+        let state = WebState::new(Arc::clone(&services), PUBLIC_URL, true).with_hash_params(FAST);
+        Site {
+            router: passerelle::api::router(state.api.clone()).merge(router(state.clone())),
+            state,
+            services,
+            clock: self.clock.clone(),
+            _dir: Arc::clone(&self._dir),
+        }
+    }
+
     /// Moves the test clock on.
     pub fn advance(&self, secs: i64) {
         self.clock
