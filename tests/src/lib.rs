@@ -1,5 +1,7 @@
 //! End-to-end tests live in tests/; this library is what they share.
 //!
+//! - [`agency`]: the demo agency's side of a journey (its buttons, consent, its claims
+//!   page), identity verification with the mock vendors, and how form errors are announced;
 //! - [`stack`]: the local stack in-process on an ephemeral port, addressed as
 //!   `http://localhost:<port>`, with its outbox;
 //! - [`browser`]: headless Chromium over the DevTools protocol (navigation, forms by label,
@@ -11,6 +13,7 @@
 //! - [`totp`]: RFC 6238 codes, computed independently of the product's own code;
 //! - [`tools`]: where Chromium and axe-core are (installed by `cargo xtask test`).
 
+pub mod agency;
 pub mod browser;
 pub mod journey;
 pub mod messages;

@@ -98,6 +98,25 @@ impl Messages {
         text
     }
 
+    /// The text of a one-line message with its variables given (`{ $agency }` →
+    /// `Demo Agency`), as the page shows it.
+    pub fn t_args(&self, id: &str, args: &[(&str, &str)]) -> String {
+        let mut text = self
+            .text
+            .get(id)
+            .unwrap_or_else(|| panic!("no one-line message {id:?} in {}", self.lang))
+            .clone();
+        for (name, value) in args {
+            text = text.replace(&format!("{{ ${name} }}"), value);
+        }
+        assert!(
+            !text.contains('{'),
+            "{id:?} in {} still has variables: {text}",
+            self.lang
+        );
+        text
+    }
+
     /// Every message id of the language.
     pub fn ids(&self) -> &BTreeSet<String> {
         &self.ids

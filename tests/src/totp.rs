@@ -79,6 +79,20 @@ impl App {
         self.last_step = Some(step);
         code_at_step(&self.secret, step)
     }
+
+    /// A six-digit code the site must refuse at `unix_secs`: none of the codes of the
+    /// steps around it (the site accepts one step of drift), nor the app's next one.
+    pub fn wrong_code(&self, unix_secs: i64) -> String {
+        let now = step_at(unix_secs);
+        let near: Vec<String> = (now - 2..=now + 2)
+            .chain(self.last_step.map(|s| s + 1))
+            .map(|s| code_at_step(&self.secret, s))
+            .collect();
+        (0..)
+            .map(|n: u32| format!("{:06}", (123_456 + n * 111_111) % 1_000_000))
+            .find(|c| !near.contains(c))
+            .expect("a code outside a handful")
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,71 @@
+//! Signing out from the agency (RP-Initiated Logout): on the demo agency's claims page its
+//! "Sign out" link leads to Passerelle's confirmation page, which names the agency; signing
+//! out there sends the person back to the agency's registered address, and the agency's
+//! next sign-in asks for the password again. In English; every Passerelle page on the way
+//! is checked with axe-core.
+
+use std::time::Instant;
+
+use passerelle_e2e::agency;
+use passerelle_e2e::browser::Browser;
+use passerelle_e2e::journey::Journey;
+use passerelle_e2e::stack::{Stack, StackOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_from_the_agency_ends_the_passerelle_session() {
+    let started = Instant::now();
+    // The server's clock is the test's: a third app code needs the next 30-second step
+    // (the site takes each step once), which the test moves to instead of waiting. It is
+    // brought up to the machine's time before each return to the agency, whose token
+    // request is signed with the machine's clock.
+    let stack = Stack::start_with(StackOptions {
+        manual_clock: true,
+        ..StackOptions::default()
+    })
+    .await;
+    let browser = Browser::launch(stack.base()).await;
+    let mut journey = Journey::new(&stack, &browser, "en");
+    let m = journey.m;
+    let mut person = agency::person_with_account(&mut journey, "ada@example.gov").await;
+
+    // Signed in to the agency through Passerelle,
+    agency::press_sign_in(&journey).await;
+    agency::sign_in(&mut journey, &mut person, false).await;
+    agency::catch_up_clock(&stack);
+    agency::consent(&mut journey, true).await;
+    agency::claims(&journey, &person.email).await;
+    journey.screenshot("demo-claims").await;
+
+    // the agency's "Sign out" leads to Passerelle's confirmation, naming the agency,
+    browser.click_link("Sign out").await;
+    journey.arrive("/end-session").await;
+    assert_eq!(agency::text(&journey, "h1").await, m.t("end-session-title"));
+    assert_eq!(
+        agency::text(&journey, "main .lead").await,
+        m.t_args("end-session-lead-agency", &[("agency", agency::AGENCY)])
+    );
+    journey.screenshot("end-session").await;
+
+    // and signing out there returns to the agency's home, with the agency's state.
+    browser.click_button(m.t("end-session-submit")).await;
+    browser.assert_path("/demo/").await;
+    let query: String = browser.eval("location.search").await;
+    assert!(query.starts_with("?state="), "the agency's state: {query}");
+
+    // Passerelle's session has ended: the agency's next sign-in asks for the password,
+    // then the factor (consent was given already), 30 s later for the app's next code.
+    agency::catch_up_clock(&stack);
+    stack.advance(30);
+    agency::press_sign_in(&journey).await;
+    agency::sign_in(&mut journey, &mut person, false).await;
+    agency::claims(&journey, &person.email).await;
+
+    eprintln!(
+        "{} pages in {:.1}s: {:?}",
+        journey.visited.len(),
+        started.elapsed().as_secs_f64(),
+        journey.visited
+    );
+    browser.close().await;
+    stack.shutdown().await;
+}

@@ -1,0 +1,50 @@
+//! A remembered browser (ACC-4), through the demo agency: signing in for the agency with
+//! "remember this browser" ticked at the factor step, signing out, then signing in again
+//! through the agency asks for the password only — no factor — and reaches the agency's
+//! claims page. In French; every Passerelle page on the way is checked with axe-core.
+
+use std::time::Instant;
+
+use passerelle_e2e::agency;
+use passerelle_e2e::browser::Browser;
+use passerelle_e2e::journey::Journey;
+use passerelle_e2e::stack::Stack;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_browser_is_not_asked_for_a_factor_again() {
+    let started = Instant::now();
+    let stack = Stack::start().await;
+    let browser = Browser::launch(stack.base()).await;
+    let mut journey = Journey::new(&stack, &browser, "fr");
+    let mut person = agency::person_with_account(&mut journey, "ada@example.gov").await;
+
+    // The agency's button, the password, the app's code with "remember this browser"
+    // ticked, consent: the agency's claims page.
+    agency::press_sign_in(&journey).await;
+    agency::sign_in(&mut journey, &mut person, true).await;
+    agency::consent(&mut journey, true).await;
+    agency::claims(&journey, &person.email).await;
+    journey.screenshot("demo-claims").await;
+
+    // Signed out of Passerelle (the header's button on the account page),
+    journey.open("/account").await;
+    journey.sign_out().await;
+
+    // the agency's button again: the password alone leads back to the agency, without
+    // the factor step (and without consent, already given).
+    agency::press_sign_in(&journey).await;
+    journey.arrive("/sign-in").await;
+    agency::submit_password(&mut journey, &person.email, &person.password).await;
+    // The one navigation after the password button ends on the agency's page: no
+    // factor page came between.
+    agency::claims(&journey, &person.email).await;
+
+    eprintln!(
+        "{} pages in {:.1}s: {:?}",
+        journey.visited.len(),
+        started.elapsed().as_secs_f64(),
+        journey.visited
+    );
+    browser.close().await;
+    stack.shutdown().await;
+}
