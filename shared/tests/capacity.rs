@@ -631,3 +631,65 @@ async fn the_capacity_model_counts_match_the_code() {
          PASSERELLE_BLESS=1 cargo test -p passerelle --test capacity\n\nnow counted:\n{counted}"
     );
 }
+
+/// The purposes a function's Cargo.toml lets it open or seal (`kms-decrypt-purposes`,
+/// `kms-generate-purposes`), which its policy in `template.yaml` grants (checked by
+/// `infra/template-check`).
+fn declared_purposes(function: &str, list: &str) -> BTreeSet<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../functions")
+        .join(function)
+        .join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text
+        .find(&format!("{list} = ["))
+        .unwrap_or_else(|| panic!("{} declares no {list}", path.display()));
+    let body = &text[start..];
+    let body = &body[body.find('[').unwrap() + 1..body.find(']').unwrap()];
+    body.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .flat_map(|l| l.split(','))
+        .map(|v| v.trim().trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_key_a_flow_uses_is_granted_to_the_function_that_uses_it() {
+    // Given two new processes (every data key uncached, so each use is a KMS call),
+    let (site, meter) = site_counted_at(passerelle::clock::SystemClock.now_ms());
+    let agency = register(&site).await;
+    let elsewhere = site.restarted();
+
+    // when a person signs up, signs in at the agency, comes back and visits,
+    let flows = one_person(&site, &elsewhere, &meter, &agency, 0).await;
+
+    // then every purpose each request opened or sealed is one its function declares, so
+    // the deployed policy (conditioned on the purpose) allows it. A key another request
+    // of the same process cached is not seen again: this can miss a use, never invent one.
+    let mut refused = Vec::new();
+    for flow in [
+        &flows.sign_up,
+        &flows.first_agency_sign_in,
+        &flows.returning_sign_in,
+        &flows.signed_in_agency_visit,
+    ] {
+        for step in &flow.steps {
+            for label in step.tally.kms.keys() {
+                let (op, purpose) = label.split_once(' ').unwrap();
+                let list = if op == "Decrypt" {
+                    "kms-decrypt-purposes"
+                } else {
+                    "kms-generate-purposes"
+                };
+                if !declared_purposes(step.function, list).contains(purpose) {
+                    refused.push(format!(
+                        "{} `{}`: {op} for {purpose} (not in functions/{}/Cargo.toml {list})",
+                        step.function, step.request, step.function
+                    ));
+                }
+            }
+        }
+    }
+    assert!(refused.is_empty(), "{}", refused.join("\n"));
+}

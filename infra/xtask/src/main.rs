@@ -1,10 +1,11 @@
 //! Project automation. `cargo xtask test` runs every check CI runs: it installs the test
 //! tools (idempotently), starts moto on a free loopback port and always stops it, then
 //! runs fmt, clippy, the feature-isolation check, every test on both adapter sets, and
-//! cfn-lint.
+//! cfn-lint. `cargo xtask cold-start` measures the functions' cold starts.
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout)]
 
+mod cold_start;
 mod moto;
 mod tools;
 
@@ -173,7 +174,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("tools") => tools::ensure(&root()).map(|_| ()),
-        _ => Err("usage: cargo xtask test | cargo xtask tools".into()),
+        Some("cold-start") => cold_start::run(&root(), &args[1..]),
+        _ => Err("usage: cargo xtask test | cargo xtask tools | cargo xtask cold-start [--runs N] [function …]".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,9 +20,10 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct RequestId(pub String);
 
 /// The route pattern the router matched (`/language`, never the raw path, which may hold
-/// tokens), carried out on the response for the access log.
+/// tokens), carried out on the response for the access log. Public so that the template
+/// check (`infra/template-check`) can tell a routed answer from the fallback's 404.
 #[derive(Debug, Clone)]
-pub(crate) struct MatchedRoute(pub String);
+pub struct MatchedRoute(pub String);
 
 /// Ids end up in logs and response headers: a short, plain alphabet keeps a forged one
 /// from injecting log lines or odd bytes.
