@@ -365,6 +365,112 @@ async fn an_agency_signs_a_new_person_up_and_in_with_private_key_jwt_end_to_end(
     assert_eq!(after.status, StatusCode::SEE_OTHER, "{}", after.body);
 }
 
+/// An RP-Initiated Logout request (local path) from `CLIENT`, with these parameters over
+/// `post_logout_redirect_uri` and `state`.
+fn end_session_path(prefix: &str, extra: &[(&str, &str)]) -> String {
+    let mut params: Vec<(&str, &str)> = vec![
+        ("client_id", CLIENT),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "logout-state"),
+    ];
+    params.extend_from_slice(extra);
+    format!(
+        "{prefix}/end-session?{}",
+        serde_urlencoded::to_string(&params).unwrap()
+    )
+}
+
+#[tokio::test]
+async fn end_session_confirms_in_the_language_the_agency_names_in_ui_locales() {
+    // Given a person signed in through the agency,
+    let site = site_now();
+    register(&site, false).await;
+    let (mut b, _code) = signed_in_with_code(&site, &[]).await;
+
+    // when the agency's logout names French (after a language the site lacks), the same
+    // request moves to the French address, whose confirmation is in French;
+    let asked = end_session_path("", &[("ui_locales", "de fr-CA")]);
+    let moved = b.get(&asked).await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    assert_eq!(moved.location(), format!("/fr{asked}"));
+    let confirm = b.follow(moved).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+    assert!(confirm.body.contains("<html lang=\"fr\">"));
+    assert_eq!(confirm.headers[header::CONTENT_LANGUAGE], "fr");
+    assert!(
+        confirm
+            .body
+            .contains("Benefits Portal demande à vous déconnecter"),
+        "{}",
+        confirm.body
+    );
+    assert!(confirm.body.contains("action=\"/fr/end-session\""));
+
+    // Spanish likewise, by its primary subtag;
+    let confirm = b
+        .open(&end_session_path("", &[("ui_locales", "es-MX")]))
+        .await;
+    assert!(confirm.body.contains("<html lang=\"es\">"));
+    assert!(
+        confirm
+            .body
+            .contains("Benefits Portal pide cerrar su sesión")
+    );
+
+    // English, asked at the French address by a browser whose cookie says French, is
+    // English at the English address;
+    b.cookies.insert("__Host-lang".into(), "fr".into());
+    let asked = end_session_path("/fr", &[("ui_locales", "en")]);
+    let moved = b.get(&asked).await;
+    assert_eq!(moved.location(), &asked["/fr".len()..]);
+    let confirm = b.follow(moved).await;
+    assert!(confirm.body.contains("<html lang=\"en\">"));
+    assert_eq!(confirm.headers[header::CONTENT_LANGUAGE], "en");
+    assert!(
+        confirm
+            .body
+            .contains("Benefits Portal asks to sign you out")
+    );
+
+    // no language the site has leaves the browser's (the cookie's);
+    let confirm = b
+        .get(&end_session_path("", &[("ui_locales", "de it")]))
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.body.contains("<html lang=\"fr\">"));
+    b.cookies.remove("__Host-lang");
+
+    // a refused request is refused in the language asked for;
+    let refused = b
+        .open("/end-session?client_id=urn:gov:test:unknown&ui_locales=es")
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("<html lang=\"es\">"));
+
+    // signing out from the French page still returns to the agency with its state;
+    b.open(&end_session_path("", &[("ui_locales", "fr")])).await;
+    assert!(b.has_session(), "a link alone signs nobody out");
+    let done = b
+        .post(
+            "/fr/end-session",
+            &[
+                ("client_id", CLIENT),
+                ("post_logout_redirect_uri", LOGGED_OUT),
+                ("state", "logout-state"),
+            ],
+        )
+        .await;
+    assert_eq!(done.location(), format!("{LOGGED_OUT}?state=logout-state"));
+    assert!(!b.has_session());
+
+    // and, signed out already, a logout without a return address lands on the sign-in
+    // page in the language asked for.
+    let gone = b
+        .get(&format!("/fr/end-session?client_id={CLIENT}&ui_locales=fr"))
+        .await;
+    assert_eq!(gone.location(), "/fr/sign-in?signed_out=1");
+}
+
 /// A signed-in browser (TOTP) for an account that already consented to `CLIENT`, and a code.
 async fn signed_in_with_code<'a>(site: &'a Site, extra: &[(&str, &str)]) -> (Browser<'a>, String) {
     let mut b = Browser::new(site);

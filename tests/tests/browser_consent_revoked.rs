@@ -1,8 +1,8 @@
 //! Consent revoked on the account page (OIDC-8), through the demo agency: after signing in
 //! for the agency and agreeing to share, the person stops sharing with it on the account
 //! page's connected agencies; the agency's next sign-in asks for consent again, and the
-//! claims page follows. In Spanish; every Passerelle page on the way is checked with
-//! axe-core.
+//! claims page follows. In English, French and Spanish; every Passerelle page on the way is
+//! checked with axe-core.
 
 use std::time::Instant;
 
@@ -11,12 +11,11 @@ use passerelle_e2e::browser::Browser;
 use passerelle_e2e::journey::Journey;
 use passerelle_e2e::stack::Stack;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revoked_consent_is_asked_again() {
+async fn revoked_consent_is_asked_again(lang: &str) {
     let started = Instant::now();
     let stack = Stack::start().await;
     let browser = Browser::launch(stack.base()).await;
-    let mut journey = Journey::new(&stack, &browser, "es");
+    let mut journey = Journey::new(&stack, &browser, lang);
     let m = journey.m;
     let mut person = agency::person_with_account(&mut journey, "ada@example.gov").await;
 
@@ -56,11 +55,26 @@ async fn revoked_consent_is_asked_again() {
     agency::claims(&journey, &person.email).await;
 
     eprintln!(
-        "{} pages in {:.1}s: {:?}",
+        "{lang}: {} pages in {:.1}s: {:?}",
         journey.visited.len(),
         started.elapsed().as_secs_f64(),
         journey.visited
     );
     browser.close().await;
     stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_consent_is_asked_again_in_english() {
+    revoked_consent_is_asked_again("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_consent_is_asked_again_in_french() {
+    revoked_consent_is_asked_again("fr").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_consent_is_asked_again_in_spanish() {
+    revoked_consent_is_asked_again("es").await;
 }

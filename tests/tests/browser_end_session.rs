@@ -1,8 +1,10 @@
 //! Signing out from the agency (RP-Initiated Logout): on the demo agency's claims page its
 //! "Sign out" link leads to Passerelle's confirmation page, which names the agency; signing
 //! out there sends the person back to the agency's registered address, and the agency's
-//! next sign-in asks for the password again. In English; every Passerelle page on the way
-//! is checked with axe-core.
+//! next sign-in asks for the password again. In English, French and Spanish: the agency's
+//! link names the language the sign-in was started in (`ui_locales`), so the confirmation
+//! comes up in it, at its address (`/fr/end-session`). Every Passerelle page on the way is
+//! checked with axe-core.
 
 use std::time::Instant;
 
@@ -11,8 +13,7 @@ use passerelle_e2e::browser::Browser;
 use passerelle_e2e::journey::Journey;
 use passerelle_e2e::stack::{Stack, StackOptions};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signing_out_from_the_agency_ends_the_passerelle_session() {
+async fn signing_out_from_the_agency_ends_the_passerelle_session(lang: &str) {
     let started = Instant::now();
     // The server's clock is the test's: a third app code needs the next 30-second step
     // (the site takes each step once), which the test moves to instead of waiting. It is
@@ -24,7 +25,10 @@ async fn signing_out_from_the_agency_ends_the_passerelle_session() {
     })
     .await;
     let browser = Browser::launch(stack.base()).await;
-    let mut journey = Journey::new(&stack, &browser, "en");
+    let mut journey = Journey::new(&stack, &browser, lang);
+    // The English consent, claims and end-session screenshots come from here (the French
+    // consent and claims from `browser_remembered.rs`): each file is written by one test.
+    let screenshots = lang == "en";
     let m = journey.m;
     let mut person = agency::person_with_account(&mut journey, "ada@example.gov").await;
 
@@ -32,11 +36,14 @@ async fn signing_out_from_the_agency_ends_the_passerelle_session() {
     agency::press_sign_in(&journey).await;
     agency::sign_in(&mut journey, &mut person, false).await;
     agency::catch_up_clock(&stack);
-    agency::consent(&mut journey, true).await;
+    agency::consent(&mut journey, screenshots).await;
     agency::claims(&journey, &person.email).await;
-    journey.screenshot("demo-claims").await;
+    if screenshots {
+        journey.screenshot("demo-claims").await;
+    }
 
-    // the agency's "Sign out" leads to Passerelle's confirmation, naming the agency,
+    // the agency's "Sign out" (its page is in English; the link names the journey's
+    // language) leads to Passerelle's confirmation in that language, naming the agency,
     browser.click_link("Sign out").await;
     journey.arrive("/end-session").await;
     assert_eq!(agency::text(&journey, "h1").await, m.t("end-session-title"));
@@ -44,7 +51,9 @@ async fn signing_out_from_the_agency_ends_the_passerelle_session() {
         agency::text(&journey, "main .lead").await,
         m.t_args("end-session-lead-agency", &[("agency", agency::AGENCY)])
     );
-    journey.screenshot("end-session").await;
+    if screenshots {
+        journey.screenshot("end-session").await;
+    }
 
     // and signing out there returns to the agency's home, with the agency's state.
     browser.click_button(m.t("end-session-submit")).await;
@@ -61,11 +70,26 @@ async fn signing_out_from_the_agency_ends_the_passerelle_session() {
     agency::claims(&journey, &person.email).await;
 
     eprintln!(
-        "{} pages in {:.1}s: {:?}",
+        "{lang}: {} pages in {:.1}s: {:?}",
         journey.visited.len(),
         started.elapsed().as_secs_f64(),
         journey.visited
     );
     browser.close().await;
     stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_from_the_agency_ends_the_passerelle_session_in_english() {
+    signing_out_from_the_agency_ends_the_passerelle_session("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_from_the_agency_ends_the_passerelle_session_in_french() {
+    signing_out_from_the_agency_ends_the_passerelle_session("fr").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_from_the_agency_ends_the_passerelle_session_in_spanish() {
+    signing_out_from_the_agency_ends_the_passerelle_session("es").await;
 }

@@ -1,15 +1,16 @@
 //! Password reset (ACC-5) through the demo agency: from the sign-in page the agency's
 //! button led to, "forgot your password", the link from the mail, a new password, then
 //! the old password is refused (the error announced and linked to its field), the new one
-//! and the app's code lead on to consent and the agency's claims page. In Spanish.
+//! and the app's code lead on to consent and the agency's claims page.
 //!
-//! For an account with a verified identity (English): the reset turns the identity off
+//! For an account with a verified identity: the reset turns the identity off
 //! (IDV-8), so the agency's request for a verified identity leads, after sign-in, to the
 //! page that turns it back on with the personal key kept at verification and the new
 //! password — a wrong key is refused first — then a new personal key, and the agency
 //! receives the verified claims again.
 //!
-//! Every Passerelle page on the way is checked with axe-core.
+//! Both in English, French and Spanish; every Passerelle page on the way is checked with
+//! axe-core.
 
 use std::time::Instant;
 
@@ -54,12 +55,11 @@ async fn reset_password(journey: &mut Journey<'_>, person: &mut Person) {
     person.password = NEW_PASSWORD.to_owned();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forgotten_password_is_reset_on_the_way_to_the_agency() {
+async fn a_forgotten_password_is_reset_on_the_way_to_the_agency(lang: &str) {
     let started = Instant::now();
     let stack = Stack::start().await;
     let browser = Browser::launch(stack.base()).await;
-    let mut journey = Journey::new(&stack, &browser, "es");
+    let mut journey = Journey::new(&stack, &browser, lang);
     let m = journey.m;
     let mut person = agency::person_with_account(&mut journey, "ada@example.gov").await;
     let old_password = person.password.clone();
@@ -80,7 +80,7 @@ async fn a_forgotten_password_is_reset_on_the_way_to_the_agency() {
     agency::claims(&journey, &person.email).await;
 
     eprintln!(
-        "{} pages in {:.1}s: {:?}",
+        "{lang}: {} pages in {:.1}s: {:?}",
         journey.visited.len(),
         started.elapsed().as_secs_f64(),
         journey.visited
@@ -89,12 +89,11 @@ async fn a_forgotten_password_is_reset_on_the_way_to_the_agency() {
     stack.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_a_reset_the_personal_key_turns_the_verified_identity_back_on() {
+async fn after_a_reset_the_personal_key_turns_the_verified_identity_back_on(lang: &str) {
     let started = Instant::now();
     let stack = Stack::start().await;
     let browser = Browser::launch(stack.base()).await;
-    let mut journey = Journey::new(&stack, &browser, "en");
+    let mut journey = Journey::new(&stack, &browser, lang);
     let m = journey.m;
     let dir = tempfile::tempdir().expect("a folder for the ID's photos");
 
@@ -162,11 +161,41 @@ async fn after_a_reset_the_personal_key_turns_the_verified_identity_back_on() {
     assert!(claims.contains("Hopper"), "{claims}");
 
     eprintln!(
-        "{} pages in {:.1}s: {:?}",
+        "{lang}: {} pages in {:.1}s: {:?}",
         journey.visited.len(),
         started.elapsed().as_secs_f64(),
         journey.visited
     );
     browser.close().await;
     stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_password_is_reset_on_the_way_to_the_agency_in_english() {
+    a_forgotten_password_is_reset_on_the_way_to_the_agency("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_password_is_reset_on_the_way_to_the_agency_in_french() {
+    a_forgotten_password_is_reset_on_the_way_to_the_agency("fr").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_password_is_reset_on_the_way_to_the_agency_in_spanish() {
+    a_forgotten_password_is_reset_on_the_way_to_the_agency("es").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_reset_the_personal_key_turns_the_verified_identity_back_on_in_english() {
+    after_a_reset_the_personal_key_turns_the_verified_identity_back_on("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_reset_the_personal_key_turns_the_verified_identity_back_on_in_french() {
+    after_a_reset_the_personal_key_turns_the_verified_identity_back_on("fr").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_reset_the_personal_key_turns_the_verified_identity_back_on_in_spanish() {
+    after_a_reset_the_personal_key_turns_the_verified_identity_back_on("es").await;
 }

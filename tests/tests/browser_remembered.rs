@@ -1,7 +1,8 @@
 //! A remembered browser (ACC-4), through the demo agency: signing in for the agency with
 //! "remember this browser" ticked at the factor step, signing out, then signing in again
 //! through the agency asks for the password only — no factor — and reaches the agency's
-//! claims page. In French; every Passerelle page on the way is checked with axe-core.
+//! claims page. In English, French and Spanish; every Passerelle page on the way is checked
+//! with axe-core.
 
 use std::time::Instant;
 
@@ -10,21 +11,25 @@ use passerelle_e2e::browser::Browser;
 use passerelle_e2e::journey::Journey;
 use passerelle_e2e::stack::Stack;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_remembered_browser_is_not_asked_for_a_factor_again() {
+async fn a_remembered_browser_is_not_asked_for_a_factor_again(lang: &str) {
     let started = Instant::now();
     let stack = Stack::start().await;
     let browser = Browser::launch(stack.base()).await;
-    let mut journey = Journey::new(&stack, &browser, "fr");
+    let mut journey = Journey::new(&stack, &browser, lang);
+    // The consent and claims screenshots in French come from here (English ones from
+    // `browser_end_session.rs`): each file is written by one test only.
+    let screenshots = lang == "fr";
     let mut person = agency::person_with_account(&mut journey, "ada@example.gov").await;
 
     // The agency's button, the password, the app's code with "remember this browser"
     // ticked, consent: the agency's claims page.
     agency::press_sign_in(&journey).await;
     agency::sign_in(&mut journey, &mut person, true).await;
-    agency::consent(&mut journey, true).await;
+    agency::consent(&mut journey, screenshots).await;
     agency::claims(&journey, &person.email).await;
-    journey.screenshot("demo-claims").await;
+    if screenshots {
+        journey.screenshot("demo-claims").await;
+    }
 
     // Signed out of Passerelle (the header's button on the account page),
     journey.open("/account").await;
@@ -40,11 +45,26 @@ async fn a_remembered_browser_is_not_asked_for_a_factor_again() {
     agency::claims(&journey, &person.email).await;
 
     eprintln!(
-        "{} pages in {:.1}s: {:?}",
+        "{lang}: {} pages in {:.1}s: {:?}",
         journey.visited.len(),
         started.elapsed().as_secs_f64(),
         journey.visited
     );
     browser.close().await;
     stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_browser_is_not_asked_for_a_factor_again_in_english() {
+    a_remembered_browser_is_not_asked_for_a_factor_again("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_browser_is_not_asked_for_a_factor_again_in_french() {
+    a_remembered_browser_is_not_asked_for_a_factor_again("fr").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_browser_is_not_asked_for_a_factor_again_in_spanish() {
+    a_remembered_browser_is_not_asked_for_a_factor_again("es").await;
 }

@@ -2,12 +2,14 @@
 //! through the whole verification with the mock vendors — the ID photos chosen in the file
 //! inputs, the checks-in-progress pages moved on by `verify_poll.js`, the SSN, the review,
 //! the phone, the password, the personal key — then consents and sees the verified claims
-//! on the agency's page. Every Passerelle page on the way is checked with axe-core and for
-//! message ids shown instead of text.
+//! on the agency's page. In English, French and Spanish (the agency's button for the
+//! language); every Passerelle page on the way is checked with axe-core and for message ids
+//! shown instead of text.
 
 use std::time::Instant;
 
 use passerelle::idv::pii::{Address, Pii};
+use passerelle_e2e::agency;
 use passerelle_e2e::browser::Browser;
 use passerelle_e2e::journey::{Journey, PASSWORD};
 use passerelle_e2e::stack::Stack;
@@ -32,35 +34,38 @@ fn person() -> Pii {
     }
 }
 
-/// Waits for the checks-in-progress page's script to move on to `path` (or for the page
-/// itself to send there, when the checks ended before it loaded), then checks that page.
+/// Waits for the checks-in-progress page's script to move on to `path` (in the journey's
+/// language; or for the page itself to send there, when the checks ended before it
+/// loaded), then checks that page.
 async fn moved_on_to(journey: &mut Journey<'_>, path: &str) {
     journey
         .browser
-        .wait_for_path(path, "the checks end and the page moves on")
+        .wait_for_path(&journey.href(path), "the checks end and the page moves on")
         .await;
     journey.arrive(path).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_newcomer_verifies_their_identity_for_the_demo_agency() {
+async fn a_newcomer_verifies_their_identity_for_the_demo_agency(lang: &str) {
     let started = Instant::now();
     let stack = Stack::start().await;
     let browser = Browser::launch(stack.base()).await;
-    let mut journey = Journey::new(&stack, &browser, "en");
+    let mut journey = Journey::new(&stack, &browser, lang);
     let m = journey.m;
+    // The verification screenshots are English only (`verify-*-en.png`,
+    // `demo-verified-claims-en.png`).
+    let screenshots = lang == "en";
 
     // Given a newcomer with an account and an app, whom the demo agency asks for a
     // verified identity,
     journey.sign_up_with_app("grace@example.gov").await;
-    browser.goto("/demo/start?level=verified").await;
+    agency::start_at_level(&journey, "verified").await;
     journey.arrive("/authorize/resume").await;
-    assert!(
-        browser
-            .main_text()
-            .await
-            .contains("Demo Agency needs to know who you are")
+    let needs = m.t_args(
+        "authorize-needs-verification",
+        &[("agency", agency::AGENCY)],
     );
+    let shown = browser.main_text().await;
+    assert!(shown.contains(&needs), "{needs:?} in {shown}");
 
     // when they agree to the checks,
     browser.click_link(m.t("authorize-verify-now")).await;
@@ -105,7 +110,9 @@ async fn a_newcomer_verifies_their_identity_for_the_demo_agency() {
     journey.arrive("/verify/personal-key").await;
     let key = browser.text_of("#personal-key").await.unwrap_or_default();
     assert_eq!(key.trim().len(), 19, "a 16-character key in groups: {key}");
-    journey.screenshot("verify-personal-key").await;
+    if screenshots {
+        journey.screenshot("verify-personal-key").await;
+    }
     browser.check(m.t("verify-key-ack-label")).await;
     browser.click_button(m.t("verify-continue")).await;
 
@@ -113,7 +120,9 @@ async fn a_newcomer_verifies_their_identity_for_the_demo_agency() {
     journey.arrive("/authorize/consent").await;
     let consent = browser.main_text().await;
     assert!(consent.contains("Demo Agency"), "{consent}");
-    journey.screenshot("verify-consent").await;
+    if screenshots {
+        journey.screenshot("verify-consent").await;
+    }
     browser.click_button(m.t("consent-allow")).await;
 
     // and the agency shows the verified claims it received.
@@ -129,14 +138,31 @@ async fn a_newcomer_verifies_their_identity_for_the_demo_agency() {
     ] {
         assert!(claims.contains(shown), "{shown} in {claims}");
     }
-    journey.screenshot("demo-verified-claims").await;
+    if screenshots {
+        journey.screenshot("demo-verified-claims").await;
+    }
 
     eprintln!(
-        "{} pages in {:.1}s: {:?}",
+        "{lang}: {} pages in {:.1}s: {:?}",
         journey.visited.len(),
         started.elapsed().as_secs_f64(),
         journey.visited
     );
     browser.close().await;
     stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_verifies_their_identity_for_the_demo_agency_in_english() {
+    a_newcomer_verifies_their_identity_for_the_demo_agency("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_verifies_their_identity_for_the_demo_agency_in_french() {
+    a_newcomer_verifies_their_identity_for_the_demo_agency("fr").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_verifies_their_identity_for_the_demo_agency_in_spanish() {
+    a_newcomer_verifies_their_identity_for_the_demo_agency("es").await;
 }

@@ -36,6 +36,9 @@ const KEY_FILE: &str = "demo-agency.key";
 /// A sign-in the demo started and waits to hear back about.
 struct Flow {
     nonce: String,
+    /// The language the sign-in was started in (`fr`, `es`), sent as `ui_locales` to
+    /// `/authorize` and again on the claims page's sign-out link.
+    ui_locales: Option<String>,
 }
 
 /// The demo agency's state.
@@ -236,6 +239,7 @@ async fn start(State(demo): State<Arc<Demo>>, Query(q): Query<Start>) -> Respons
     } else {
         "openid email all_emails locale"
     };
+    let ui_locales = matches!(q.lang.as_str(), "fr" | "es").then(|| q.lang.clone());
     if let Ok(mut flows) = demo.flows.lock() {
         // A demo: forget old flows rather than grow without bound.
         if flows.len() > 1000 {
@@ -245,6 +249,7 @@ async fn start(State(demo): State<Arc<Demo>>, Query(q): Query<Start>) -> Respons
             state.clone(),
             Flow {
                 nonce: nonce.clone(),
+                ui_locales: ui_locales.clone(),
             },
         );
     }
@@ -258,8 +263,8 @@ async fn start(State(demo): State<Arc<Demo>>, Query(q): Query<Start>) -> Respons
         ("state", state.as_str()),
         ("nonce", nonce.as_str()),
     ];
-    if matches!(q.lang.as_str(), "fr" | "es") {
-        params.push(("ui_locales", q.lang.as_str()));
+    if let Some(lang) = &ui_locales {
+        params.push(("ui_locales", lang.as_str()));
     }
     Redirect::to(&with_query(
         &format!("{}/authorize", demo.public_url),
@@ -389,14 +394,19 @@ async fn finish(demo: &Demo, code: &str, flow: &Flow) -> Result<String, String> 
             escape(&shown)
         ));
     }
-    let logout = with_query(
-        &format!("{base}/end-session"),
-        &[
-            ("id_token_hint", id_token),
-            ("post_logout_redirect_uri", &format!("{base}/demo/")),
-            ("state", &OsRandom.token(16)),
-        ],
-    );
+    // RP-Initiated Logout: the ID token as hint, where to come back, a state, and the
+    // language the person signed in with, so the confirmation is in it too.
+    let back = format!("{base}/demo/");
+    let logout_state = OsRandom.token(16);
+    let mut logout_params = vec![
+        ("id_token_hint", id_token),
+        ("post_logout_redirect_uri", back.as_str()),
+        ("state", logout_state.as_str()),
+    ];
+    if let Some(lang) = &flow.ui_locales {
+        logout_params.push(("ui_locales", lang.as_str()));
+    }
+    let logout = with_query(&format!("{base}/end-session"), &logout_params);
     Ok(format!(
         "<p>Passerelle vouched for you. These are the claims the agency received:</p>\
          <table id=\"claims\"><caption>Claims from userinfo</caption><tbody>{rows}</tbody></table>\

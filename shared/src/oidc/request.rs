@@ -361,12 +361,7 @@ pub fn validate(
             );
         }
     };
-    let locale = params.get("ui_locales").and_then(|list| {
-        list.split(' ')
-            .map(|l| l.split('-').next().unwrap_or(l))
-            .find(|l| matches!(*l, "en" | "fr" | "es"))
-            .map(str::to_owned)
-    });
+    let locale = ui_locale(params).map(str::to_owned);
     Ok(AuthorizationRequest {
         client_id: agency.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
@@ -416,6 +411,16 @@ fn parse_acr(values: Option<&str>, agency: &Agency) -> Result<Acr, &'static str>
         return Err("this agency is not registered for verified identities");
     }
     Ok(Acr { ial, aal })
+}
+
+/// The language `ui_locales` asks for (OIDC Core 3.1.2.1, RP-Initiated Logout 1.0 §2):
+/// the first tag whose primary subtag is one of the site's (`de fr-CA` → `fr`).
+pub fn ui_locale(params: &Params) -> Option<&str> {
+    params
+        .get("ui_locales")?
+        .split(' ')
+        .map(|tag| tag.split('-').next().unwrap_or(tag))
+        .find(|code| matches!(*code, "en" | "fr" | "es"))
 }
 
 #[cfg(test)]

@@ -2,10 +2,15 @@
 //! sign out; a confirmation page asks first (a link alone must not sign anyone out), then
 //! the session ends and the person goes back to a registered post-logout URI with the
 //! agency's `state`. An unregistered URI is never followed.
+//!
+//! The agency may name the person's language with `ui_locales` (RP-Initiated Logout 1.0
+//! §2), read as `/authorize` reads it: the first of `en`, `fr`, `es` by primary subtag.
+//! The confirmation then comes up in that language, at its address (`/fr/end-session`),
+//! whatever the browser's own preference.
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::{OriginalUri, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use http::{HeaderMap, StatusCode, header};
@@ -18,6 +23,8 @@ use crate::oidc::request::{Params, with_query};
 use crate::web::csrf::CsrfForm;
 use crate::web::error::WebError;
 use crate::web::forms::MessagePage;
+use crate::web::i18n::Lang;
+use crate::web::locale::{Locale, split_prefix};
 use crate::web::page::render;
 use crate::web::session::clear_session_cookie;
 use crate::web::{Page, WebState};
@@ -123,13 +130,47 @@ fn leave(target: &Target, agency_state: &str, page: &Page) -> Result<Response, W
     Ok(response)
 }
 
+/// The language `ui_locales` asks for, as `/authorize` reads it.
+fn ui_locale(params: &Params) -> Option<Lang> {
+    crate::oidc::request::ui_locale(params).and_then(Lang::from_code)
+}
+
+/// Labels a page with the language `ui_locales` asked for, which it is rendered in: the
+/// middleware's label is the address's language, which differs for an English
+/// `ui_locales` on the unprefixed address when the browser prefers French.
+fn in_language(mut response: Response, lang: Option<Lang>) -> Response {
+    if let Some(lang) = lang {
+        response.headers_mut().insert(
+            header::CONTENT_LANGUAGE,
+            http::HeaderValue::from_static(lang.code()),
+        );
+    }
+    response
+}
+
 async fn confirm(
     State(state): State<WebState>,
-    page: Page,
+    mut page: Page,
+    OriginalUri(original): OriginalUri,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, WebError> {
     let params = Params::from_query(query.as_deref()).ok_or(WebError::BadRequest)?;
+    let asked = ui_locale(&params);
+    if let Some(lang) = asked {
+        // The agency's language wins over the browser's: the same request at that
+        // language's address (which then answers here, already there).
+        let at = split_prefix(original.path()).map_or(Lang::En, |(l, _)| l);
+        if at != lang {
+            let mut to = Locale::new(lang).href("/end-session");
+            if let Some(q) = &query {
+                to.push('?');
+                to.push_str(q);
+            }
+            return Ok(Redirect::to(&to).into_response());
+        }
+        page.locale = Locale::new(lang);
+    }
     let Some(target) = target(
         &state,
         params.get("client_id"),
@@ -138,11 +179,11 @@ async fn confirm(
     )
     .await?
     else {
-        return refused(page);
+        return refused(page).map(|r| in_language(r, asked));
     };
     let agency_state = params.get("state").unwrap_or("").to_owned();
     if agency_state.len() > 1024 {
-        return refused(page);
+        return refused(page).map(|r| in_language(r, asked));
     }
     if signed_in(&state, &headers).await?.is_none() {
         return leave(&target, &agency_state, &page);
@@ -154,6 +195,7 @@ async fn confirm(
         state: agency_state,
         page,
     })
+    .map(|r| in_language(r, asked))
 }
 
 async fn sign_out(
