@@ -38,6 +38,29 @@ impl EmbeddedStore {
         .await
     }
 
+    /// One write transaction: on the caller's thread when it needs no waiting, else on
+    /// the blocking pool (see [`Db::write_now`]).
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let mut f = Some(f);
+        let inline = self
+            .db
+            .write_now(|conn| (f.take().expect("called once"))(conn), sql);
+        if let Some(done) = inline {
+            return done;
+        }
+        let f = f.expect("not called when the write had to wait");
+        self.run(move |conn| {
+            let tx = begin(conn)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(sql)?;
+            Ok(out)
+        })
+        .await
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
@@ -193,15 +216,13 @@ fn apply(conn: &Connection, write: &Write, live: Option<Item>) -> StoreResult<Op
     }
 }
 
-fn single(conn: &mut Connection, write: Write, now: i64) -> StoreResult<Option<Item>> {
-    let tx = begin(conn)?;
-    let live = load(&tx, write.key(), now)?;
+/// One conditional write, inside the caller's transaction.
+fn single(conn: &Connection, write: Write, now: i64) -> StoreResult<Option<Item>> {
+    let live = load(conn, write.key(), now)?;
     if !write.expect().holds(live.as_ref()) {
         return Err(StoreError::ConditionFailed);
     }
-    let out = apply(&tx, &write, live)?;
-    tx.commit().map_err(sql)?;
-    Ok(out)
+    apply(conn, &write, live)
 }
 
 #[async_trait]
@@ -221,7 +242,7 @@ impl Store for EmbeddedStore {
         validate_expect(&expect)?;
         let now = self.clock.now_secs();
         let written = self
-            .run(move |conn| single(conn, Write::Put(item, expect), now))
+            .write(move |conn| single(conn, Write::Put(item, expect), now))
             .await?;
         Ok(written.map_or(1, |i| i.version))
     }
@@ -230,7 +251,7 @@ impl Store for EmbeddedStore {
         validate_update(&update)?;
         validate_expect(&expect)?;
         let now = self.clock.now_secs();
-        self.run(move |conn| single(conn, Write::Update(update, expect), now))
+        self.write(move |conn| single(conn, Write::Update(update, expect), now))
             .await?
             .ok_or_else(|| StoreError::Unavailable("update wrote nothing".into()))
     }
@@ -239,19 +260,18 @@ impl Store for EmbeddedStore {
         validate_key(key)?;
         validate_expect(&expect)?;
         let (key, now) = (key.clone(), self.clock.now_secs());
-        self.run(move |conn| single(conn, Write::Delete(key, expect), now))
+        self.write(move |conn| single(conn, Write::Delete(key, expect), now))
             .await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
         validate_transaction(&writes)?;
         let now = self.clock.now_secs();
-        self.run(move |conn| {
-            let tx = begin(conn)?;
+        self.write(move |conn| {
             let mut lives = Vec::with_capacity(writes.len());
             let mut failed = Vec::new();
             for (i, w) in writes.iter().enumerate() {
-                let live = load(&tx, w.key(), now)?;
+                let live = load(conn, w.key(), now)?;
                 if !w.expect().holds(live.as_ref()) {
                     failed.push(i);
                 }
@@ -261,9 +281,9 @@ impl Store for EmbeddedStore {
                 return Err(StoreError::TransactionCanceled { failed });
             }
             for (w, live) in writes.iter().zip(lives) {
-                apply(&tx, w, live)?;
+                apply(conn, w, live)?;
             }
-            tx.commit().map_err(sql)
+            Ok(())
         })
         .await
     }
@@ -282,10 +302,10 @@ impl Store for EmbeddedStore {
                 Some(p)
             }
         };
-        let query = query.clone();
+        // A read: on the caller's thread, through the read-only connection.
         let now = self.clock.now_secs();
-        self.run(move |conn| run_query(conn, &query, start.as_ref(), now))
-            .await
+        self.db
+            .read(|conn| run_query(conn, query, start.as_ref(), now))
     }
 }
 
