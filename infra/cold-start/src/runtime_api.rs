@@ -23,6 +23,9 @@ pub enum Seen {
 }
 
 struct Run {
+    /// Which run this is: a connection accepted during an earlier run belongs to a
+    /// process already stopped, and must not take this run's event.
+    generation: u64,
     event: String,
     request_id: String,
     handed_out: bool,
@@ -58,7 +61,10 @@ impl RuntimeApi {
     /// Makes `event` the next run's only invocation; returns where its events arrive.
     pub fn arm(&self, event: &str, request_id: &str) -> Receiver<Seen> {
         let (report, seen) = channel();
-        *self.run.lock().unwrap_or_else(|e| e.into_inner()) = Some(Run {
+        let mut run = self.run.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = run.as_ref().map_or(0, |r| r.generation + 1);
+        *run = Some(Run {
+            generation,
             event: event.to_owned(),
             request_id: request_id.to_owned(),
             handed_out: false,
@@ -120,11 +126,16 @@ fn serve(stream: TcpStream, run: &Mutex<Option<Run>>) {
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
+    let accepted_in = run
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|r| r.generation);
     let mut reader = BufReader::new(stream);
     while let Some(req) = read_request(&mut reader) {
         let now = Instant::now();
         let mut guard = run.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(current) = guard.as_mut() else {
+        let Some(current) = guard.as_mut().filter(|r| Some(r.generation) == accepted_in) else {
             return;
         };
         let ok = match (req.method.as_str(), req.path.strip_prefix(PREFIX)) {
