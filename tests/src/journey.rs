@@ -211,3 +211,21 @@ impl<'a> Journey<'a> {
         self.arrive("/account").await;
     }
 }
+
+/// Ends a journey: logs the pages it visited and its time (`cargo test -- --nocapture`
+/// shows them), then closes the browser and stops the stack.
+pub async fn finish(
+    lang: &str,
+    started: std::time::Instant,
+    visited: Vec<String>,
+    browser: Browser,
+    stack: Stack,
+) {
+    eprintln!(
+        "{lang}: {} pages in {:.1}s: {visited:?}",
+        visited.len(),
+        started.elapsed().as_secs_f64(),
+    );
+    browser.close().await;
+    stack.shutdown().await;
+}

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use passerelle::clock::{Clock, SystemClock};
 use passerelle_e2e::agency;
 use passerelle_e2e::browser::{Browser, TIMEOUT};
-use passerelle_e2e::journey::Journey;
+use passerelle_e2e::journey::{self, Journey};
 use passerelle_e2e::stack::{Stack, StackOptions};
 
 /// MFA-6: the 10th wrong code within 10 minutes locks factor entry for 10 minutes.
@@ -142,14 +142,8 @@ async fn ten_wrong_codes_lock_the_factor_step_until_the_lock_ends(lang: &str) {
     agency::consent(&mut journey, false).await;
     agency::claims(&journey, &person.email).await;
 
-    eprintln!(
-        "{lang}: {} pages in {:.1}s: {:?}",
-        journey.visited.len(),
-        started.elapsed().as_secs_f64(),
-        journey.visited
-    );
-    browser.close().await;
-    stack.shutdown().await;
+    let visited = std::mem::take(&mut journey.visited);
+    journey::finish(lang, started, visited, browser, stack).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

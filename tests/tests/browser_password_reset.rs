@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use passerelle_e2e::agency;
 use passerelle_e2e::browser::Browser;
-use passerelle_e2e::journey::{Journey, Person};
+use passerelle_e2e::journey::{self, Journey, Person};
 use passerelle_e2e::stack::Stack;
 
 const NEW_PASSWORD: &str = "purple elephant tangerine umbrella";
@@ -79,14 +79,8 @@ async fn a_forgotten_password_is_reset_on_the_way_to_the_agency(lang: &str) {
     agency::consent(&mut journey, false).await;
     agency::claims(&journey, &person.email).await;
 
-    eprintln!(
-        "{lang}: {} pages in {:.1}s: {:?}",
-        journey.visited.len(),
-        started.elapsed().as_secs_f64(),
-        journey.visited
-    );
-    browser.close().await;
-    stack.shutdown().await;
+    let visited = std::mem::take(&mut journey.visited);
+    journey::finish(lang, started, visited, browser, stack).await;
 }
 
 async fn after_a_reset_the_personal_key_turns_the_verified_identity_back_on(lang: &str) {
@@ -160,14 +154,8 @@ async fn after_a_reset_the_personal_key_turns_the_verified_identity_back_on(lang
     let claims = agency::claims(&journey, &person.email).await;
     assert!(claims.contains("Hopper"), "{claims}");
 
-    eprintln!(
-        "{lang}: {} pages in {:.1}s: {:?}",
-        journey.visited.len(),
-        started.elapsed().as_secs_f64(),
-        journey.visited
-    );
-    browser.close().await;
-    stack.shutdown().await;
+    let visited = std::mem::take(&mut journey.visited);
+    journey::finish(lang, started, visited, browser, stack).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use passerelle_e2e::agency;
 use passerelle_e2e::browser::Browser;
-use passerelle_e2e::journey::Journey;
+use passerelle_e2e::journey::{self, Journey};
 use passerelle_e2e::stack::Stack;
 
 async fn a_remembered_browser_is_not_asked_for_a_factor_again(lang: &str) {
@@ -44,14 +44,8 @@ async fn a_remembered_browser_is_not_asked_for_a_factor_again(lang: &str) {
     // factor page came between.
     agency::claims(&journey, &person.email).await;
 
-    eprintln!(
-        "{lang}: {} pages in {:.1}s: {:?}",
-        journey.visited.len(),
-        started.elapsed().as_secs_f64(),
-        journey.visited
-    );
-    browser.close().await;
-    stack.shutdown().await;
+    let visited = std::mem::take(&mut journey.visited);
+    journey::finish(lang, started, visited, browser, stack).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use passerelle_e2e::browser::Browser;
-use passerelle_e2e::journey::Journey;
+use passerelle_e2e::journey::{self, Journey};
 use passerelle_e2e::stack::Stack;
 
 async fn sign_up_with_an_app_then_sign_in_again(lang: &str) {
@@ -31,14 +31,8 @@ async fn sign_up_with_an_app_then_sign_in_again(lang: &str) {
     journey.sign_out().await;
     journey.sign_in_with_app(&mut person).await;
 
-    eprintln!(
-        "{lang}: {} pages in {:.1}s: {:?}",
-        journey.visited.len(),
-        started.elapsed().as_secs_f64(),
-        journey.visited
-    );
-    browser.close().await;
-    stack.shutdown().await;
+    let visited = std::mem::take(&mut journey.visited);
+    journey::finish(lang, started, visited, browser, stack).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use std::time::Instant;
 use passerelle::idv::pii::{Address, Pii};
 use passerelle_e2e::agency;
 use passerelle_e2e::browser::Browser;
-use passerelle_e2e::journey::{Journey, PASSWORD};
+use passerelle_e2e::journey::{self, Journey, PASSWORD};
 use passerelle_e2e::stack::Stack;
 
 fn person() -> Pii {
@@ -142,14 +142,8 @@ async fn a_newcomer_verifies_their_identity_for_the_demo_agency(lang: &str) {
         journey.screenshot("demo-verified-claims").await;
     }
 
-    eprintln!(
-        "{lang}: {} pages in {:.1}s: {:?}",
-        journey.visited.len(),
-        started.elapsed().as_secs_f64(),
-        journey.visited
-    );
-    browser.close().await;
-    stack.shutdown().await;
+    let visited = std::mem::take(&mut journey.visited);
+    journey::finish(lang, started, visited, browser, stack).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
