@@ -8,6 +8,7 @@
 //! English: they are read, not checked.
 
 use passerelle::clock::{Clock, SystemClock};
+use passerelle::idv::pii::{Address, Pii};
 use serde::Deserialize;
 
 use crate::journey::{Journey, PASSWORD, Person};
@@ -240,7 +241,6 @@ pub async fn text(j: &Journey<'_>, selector: &str) -> String {
 /// password. Returns the personal key as shown. The page after the key (consent) is the
 /// caller's.
 pub async fn verify_identity(j: &mut Journey<'_>, dir: &std::path::Path) -> String {
-    use passerelle::idv::pii::{Address, Pii};
     let (b, m) = (j.browser, j.m);
     j.arrive("/authorize/resume").await;
     b.click_link(m.t("authorize-verify-now")).await;
@@ -249,23 +249,7 @@ pub async fn verify_identity(j: &mut Journey<'_>, dir: &std::path::Path) -> Stri
     b.click_button(m.t("verify-intro-start")).await;
     j.arrive("/verify/document").await;
 
-    let person = Pii {
-        given_name: "Grace".into(),
-        family_name: "Hopper".into(),
-        birthdate: "1986-12-09".into(),
-        address: Address {
-            line1: "1200 Navy Pier Road".into(),
-            line2: String::new(),
-            city: "Arlington".into(),
-            state: "VA".into(),
-            zip: "22202".into(),
-        },
-        id_number: "H1906120".into(),
-        id_state: "VA".into(),
-        ssn: String::new(),
-        phone: String::new(),
-        verified_ms: 0,
-    };
+    let person = grace_hopper();
     let front = dir.join("front.jpg");
     let back = dir.join("back.png");
     std::fs::write(&front, passerelle_local::vendors::sample_front()).expect("the front photo");
@@ -301,4 +285,26 @@ pub async fn verify_identity(j: &mut Journey<'_>, dir: &std::path::Path) -> Stri
     b.check(m.t("verify-key-ack-label")).await;
     b.click_button(m.t("verify-continue")).await;
     key
+}
+
+/// The identity the journeys verify: what the mock document vendor reads back from the
+/// ID photos they upload.
+pub fn grace_hopper() -> Pii {
+    Pii {
+        given_name: "Grace".into(),
+        family_name: "Hopper".into(),
+        birthdate: "1986-12-09".into(),
+        address: Address {
+            line1: "1200 Navy Pier Road".into(),
+            line2: String::new(),
+            city: "Arlington".into(),
+            state: "VA".into(),
+            zip: "22202".into(),
+        },
+        id_number: "H1906120".into(),
+        id_state: "VA".into(),
+        ssn: String::new(),
+        phone: String::new(),
+        verified_ms: 0,
+    }
 }

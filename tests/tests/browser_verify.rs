@@ -8,31 +8,10 @@
 
 use std::time::Instant;
 
-use passerelle::idv::pii::{Address, Pii};
 use passerelle_e2e::agency;
 use passerelle_e2e::browser::Browser;
 use passerelle_e2e::journey::{self, Journey, PASSWORD};
 use passerelle_e2e::stack::Stack;
-
-fn person() -> Pii {
-    Pii {
-        given_name: "Grace".into(),
-        family_name: "Hopper".into(),
-        birthdate: "1986-12-09".into(),
-        address: Address {
-            line1: "1200 Navy Pier Road".into(),
-            line2: String::new(),
-            city: "Arlington".into(),
-            state: "VA".into(),
-            zip: "22202".into(),
-        },
-        id_number: "H1906120".into(),
-        id_state: "VA".into(),
-        ssn: String::new(),
-        phone: String::new(),
-        verified_ms: 0,
-    }
-}
 
 /// Waits for the checks-in-progress page's script to move on to `path` (in the journey's
 /// language; or for the page itself to send there, when the checks ended before it
@@ -79,7 +58,11 @@ async fn a_newcomer_verifies_their_identity_for_the_demo_agency(lang: &str) {
     let front = dir.path().join("front.jpg");
     let back = dir.path().join("back.png");
     std::fs::write(&front, passerelle_local::vendors::sample_front()).unwrap();
-    std::fs::write(&back, passerelle_local::vendors::sample_back(&person())).unwrap();
+    std::fs::write(
+        &back,
+        passerelle_local::vendors::sample_back(&agency::grace_hopper()),
+    )
+    .unwrap();
     browser.choose_files("input[name=front]", &[&front]).await;
     browser.choose_files("input[name=back]", &[&back]).await;
     browser.click_button(m.t("verify-document-submit")).await;
