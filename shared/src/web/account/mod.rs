@@ -10,7 +10,7 @@ mod factors;
 mod history;
 mod overview;
 mod password;
-mod recent;
+pub(crate) mod recent;
 mod settings;
 
 use axum::Router;

@@ -42,6 +42,36 @@ fn form_page(parts: &Parts) -> String {
     }
 }
 
+/// A complete session whose last factor is recent; without one, a redirect to the factor
+/// step that brings the person back to `back(parts)`. Shared by every extractor that
+/// guards a sensitive action ([`Recent`], the verification pages' `Verifier`).
+pub async fn recent_factor(
+    parts: &mut Parts,
+    state: &WebState,
+    back: impl FnOnce(&Parts) -> String,
+) -> Result<SignedIn, Response> {
+    let signed_in = SignedIn::from_request_parts(parts, state).await?;
+    let services = state
+        .account_services()
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let now = state.services.clock.now_ms();
+    if signed_in
+        .session
+        .has_recent_factor(services.sessions.policy(), now)
+    {
+        return Ok(signed_in);
+    }
+    let locale = parts.extensions.get::<Locale>().copied();
+    let href = |p: &str| locale.map_or_else(|| p.to_owned(), |l| l.href(p));
+    let to = format!(
+        "{}?return_to={}",
+        href("/sign-in/factor"),
+        urlencode(&back(parts))
+    );
+    Err(Redirect::to(&to).into_response())
+}
+
 impl FromRequestParts<WebState> for Recent {
     type Rejection = Response;
 
@@ -49,25 +79,6 @@ impl FromRequestParts<WebState> for Recent {
         parts: &mut Parts,
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
-        let signed_in = SignedIn::from_request_parts(parts, state).await?;
-        let services = state
-            .account_services()
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let now = state.services.clock.now_ms();
-        if signed_in
-            .session
-            .has_recent_factor(services.sessions.policy(), now)
-        {
-            return Ok(Recent(signed_in));
-        }
-        let locale = parts.extensions.get::<Locale>().copied();
-        let href = |p: &str| locale.map_or_else(|| p.to_owned(), |l| l.href(p));
-        let to = format!(
-            "{}?return_to={}",
-            href("/sign-in/factor"),
-            urlencode(&form_page(parts))
-        );
-        Err(Redirect::to(&to).into_response())
+        recent_factor(parts, state, form_page).await.map(Recent)
     }
 }

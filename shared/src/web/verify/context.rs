@@ -13,10 +13,9 @@ use super::services::IdvServices;
 use crate::idv::pii::Pii;
 use crate::idv::profile::ProfileState;
 use crate::oidc::request::Ial;
+use crate::web::account::recent::recent_factor;
 use crate::web::error::{KeepBody, WebError};
 use crate::web::forms::MessagePage;
-use crate::web::locale::Locale;
-use crate::web::mfa::urlencode;
 use crate::web::oidc::AUTHORIZE_COOKIE;
 use crate::web::session::SignedIn;
 use crate::web::{Page, WebState, cookies};
@@ -36,35 +35,19 @@ impl FromRequestParts<WebState> for Verifier {
         parts: &mut Parts,
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
-        let signed_in = SignedIn::from_request_parts(parts, state).await?;
-        let services = state
-            .account_services()
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let now = state.services.clock.now_ms();
-        if signed_in
-            .session
-            .has_recent_factor(services.sessions.policy(), now)
-        {
-            return Ok(Verifier(signed_in));
-        }
         // Back to the page after the factor: a form's own page for a stale POST.
-        let back = if parts.method == Method::GET {
-            parts
-                .uri
-                .path_and_query()
-                .map_or("/verify", |pq| pq.as_str())
-        } else {
-            parts.uri.path()
+        let back = |parts: &Parts| {
+            if parts.method == Method::GET {
+                parts
+                    .uri
+                    .path_and_query()
+                    .map_or("/verify", |pq| pq.as_str())
+                    .to_owned()
+            } else {
+                parts.uri.path().to_owned()
+            }
         };
-        let href = |p: &str| {
-            parts
-                .extensions
-                .get::<Locale>()
-                .map_or_else(|| p.to_owned(), |l| l.href(p))
-        };
-        let to = format!("{}?return_to={}", href("/sign-in/factor"), urlencode(back));
-        Err(Redirect::to(&to).into_response())
+        recent_factor(parts, state, back).await.map(Verifier)
     }
 }
 
