@@ -6,8 +6,8 @@
 //! - `oidc/code_exchange`: `POST /token` with `private_key_jwt`: the agency lookup, the
 //!   assertion check, the jti write, the code read, the redeem transaction, the ID token.
 //! - `oidc/flow`: a complete flow for a signed-in person who already consented, without
-//!   password hashing: `GET /authorize` → `GET /authorize/resume` (the code) → `POST /token`
-//!   → `GET /userinfo`.
+//!   password hashing: `GET /authorize` (the code, at once) → `POST /token` →
+//!   `GET /userinfo`.
 //!
 //! Assertions are signed beforehand (the agency's CPU, not ours). After criterion's wall
 //! times, a fixed run of each measures process CPU (user + system, all threads, from
@@ -123,7 +123,7 @@ async fn code(b: &Bench, user: &str) -> String {
         verified_at: None,
         verified: None,
     };
-    provider.issue_code(&grant).await.expect("code")
+    provider.issue_code(&grant)
 }
 
 async fn exchange(site: &Site, code: &str, assertion: &str) -> serde_json::Value {
@@ -169,9 +169,7 @@ async fn userinfo(site: &Site, token: &str) {
 /// One flow for a signed-in browser that already consented.
 async fn flow(browser: &mut Browser<'_>, assertion: &str) {
     let state = "bench-state-bench-state-bench";
-    let start = browser.get(&authorize_path(state)).await;
-    assert_eq!(start.location(), "/authorize/resume");
-    let back = browser.get("/authorize/resume").await;
+    let back = browser.get(&authorize_path(state)).await;
     let location = back.location().to_owned();
     let code = location
         .split("code=")

@@ -3,7 +3,9 @@
 //! needs an identifier in clear, and a stolen table cannot be searched by guessing without
 //! the key. The key is made once per deployment, sealed by the key service, and kept in
 //! the store; each use derives its own subkey, so fingerprints of one kind cannot be
-//! linked to another.
+//! linked to another. Two secrets of the deployment are subkeys of it too: pairwise
+//! subjects (`pairwise`) and the daily keys that seal authorization codes
+//! (`oidc-code/<day>`, [`crate::oidc::codes`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -85,7 +87,8 @@ impl Fingerprints {
         Err(FingerprintError::Malformed)
     }
 
-    /// The subkey for one kind of identifier (`"email"`, `"phone"`, `"ratelimit"` …).
+    /// The subkey for one kind of identifier (`"email"`, `"phone"`, `"ratelimit"` …) or one
+    /// use (`"pairwise"`, `"oidc-code/<day>"`).
     pub fn subkey(&self, purpose: &str) -> SecretKey {
         SecretKey::from_bytes(mac(
             self.root.expose(),

@@ -15,11 +15,11 @@ pub struct DbError {
     pub detail: String,
 }
 
-/// A handle on the database file; cheap to clone. Reads run on the caller's thread
-/// through a second, read-only connection, which WAL never makes wait for a writer; the
-/// store's writes run there too when nothing holds the write lock ([`Db::write_now`]): a
-/// hop to the blocking pool cost more than either. Anything that may wait on a lock
-/// runs on tokio's blocking pool.
+/// A handle on the database file; cheap to clone. Reads run on the caller's thread, on
+/// the write connection when it is free and else on a second, read-only connection, which
+/// WAL never makes wait for a writer ([`Db::read`]); the store's writes run there too when
+/// nothing holds the write lock ([`Db::write_now`]): a hop to the blocking pool cost more
+/// than either. Anything that may wait on a lock runs on tokio's blocking pool.
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
@@ -35,6 +35,12 @@ impl std::fmt::Debug for Db {
 
 /// How long a write waits for another process's write lock before failing.
 const BUSY_WAIT: Duration = Duration::from_secs(10);
+
+/// Prepared statements each connection keeps.
+const STATEMENTS_CACHED: usize = 64;
+
+/// WAL pages after which a commit checkpoints (SQLite's default is 1,000).
+const WAL_CHECKPOINT_PAGES: u32 = 4000;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS items (
@@ -90,13 +96,23 @@ impl Db {
             .map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(err)?;
+        // A checkpoint copies every page the WAL holds back into the database file and
+        // syncs both; at SQLite's default of every 1,000 pages it ran every ~70 sign-ins
+        // and took a fifth of the store's CPU (docs/performance.md). Four times fewer
+        // checkpoints write the pages that change often once instead of four times, for a
+        // WAL of up to 16 MiB.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)
+            .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        // Room for every statement the store, queue and outbox prepare (rusqlite keeps 16).
+        conn.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
         let reader = Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(err)?;
         reader.busy_timeout(BUSY_WAIT).map_err(err)?;
+        reader.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             reader: Arc::new(Mutex::new(reader)),
@@ -104,9 +120,16 @@ impl Db {
         })
     }
 
-    /// Runs a short read on the calling thread with the read-only connection (WAL: it sees
-    /// every committed write and never waits for a writer).
+    /// Runs a short read on the calling thread: on the write connection when it is free,
+    /// else on the read-only one (WAL: both see every committed write, and a reader never
+    /// waits for a writer). The write connection first because its page cache survives its
+    /// own commits, while any commit makes the other connection drop its cache and read
+    /// every page again from the files: a few system calls per page, on every read that
+    /// follows a write.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        if let Ok(conn) = self.conn.try_lock() {
+            return f(&conn);
+        }
         let guard = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         f(&guard)
     }
@@ -126,10 +149,10 @@ impl Db {
     ) -> Option<Result<T, E>> {
         let conn = self.conn.try_lock().ok()?;
         conn.busy_timeout(Duration::ZERO).ok()?;
-        let begun = conn.execute_batch("BEGIN IMMEDIATE");
+        let begun = run_cached(&conn, "BEGIN IMMEDIATE");
         if let Err(e) = conn.busy_timeout(BUSY_WAIT) {
             if begun.is_ok() {
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = run_cached(&conn, "ROLLBACK");
             }
             return Some(Err(sql_error(e)));
         }
@@ -194,13 +217,19 @@ impl Db {
     }
 }
 
+/// Runs a statement without parameters or rows through the connection's statement cache
+/// (`execute_batch` would parse it again on every transaction).
+fn run_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// A transaction begun by hand on a connection: rolled back when dropped uncommitted, so
 /// an error or a panic in the middle never leaves it open.
 struct OpenTransaction<'a>(&'a Connection);
 
 impl OpenTransaction<'_> {
     fn commit(self) -> Result<(), rusqlite::Error> {
-        let result = self.0.execute_batch("COMMIT");
+        let result = run_cached(self.0, "COMMIT");
         if result.is_ok() {
             std::mem::forget(self);
         }
@@ -210,7 +239,7 @@ impl OpenTransaction<'_> {
 
 impl Drop for OpenTransaction<'_> {
     fn drop(&mut self) {
-        let _ = self.0.execute_batch("ROLLBACK");
+        let _ = run_cached(self.0, "ROLLBACK");
     }
 }
 
@@ -269,7 +298,19 @@ mod tests {
         );
         assert!(matches!(failed, Some(Err(_))));
         assert_eq!(count(&db), 1);
-        assert!(matches!(db.write_now(insert, |e| e), Some(Ok(()))));
+
+        // A read while this process writes runs on the other connection and sees the last
+        // commit, not the write in progress.
+        let seen = db.write_now(
+            |c| {
+                insert(c)?;
+                Ok::<_, rusqlite::Error>(count(&db))
+            },
+            |e| e,
+        );
+        assert!(matches!(seen, Some(Ok(1))), "{seen:?}");
         assert_eq!(count(&db), 2);
+        assert!(matches!(db.write_now(insert, |e| e), Some(Ok(()))));
+        assert_eq!(count(&db), 3);
     }
 }

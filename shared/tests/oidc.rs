@@ -321,13 +321,15 @@ async fn an_agency_signs_a_new_person_up_and_in_with_private_key_jwt_end_to_end(
     assert!(raw.get("locale").is_none(), "locale was not asked for");
 
     // When the agency asks again, the signed-in person goes straight back with a code,
+    // from /authorize itself: no consent asked twice, no request kept, no detour.
     let again = b.get(&authorize_path(&[])).await;
-    assert_eq!(again.location(), "/authorize/resume");
-    let resumed = b.get("/authorize/resume").await;
-    assert_eq!(resumed.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    let params = agency_params(again.location());
+    assert!(params.contains_key("code"), "{}", again.location());
+    assert!(params.contains_key("state"));
     assert!(
-        agency_params(resumed.location()).contains_key("code"),
-        "no consent asked twice"
+        !b.cookies.contains_key("__Host-authorize"),
+        "no waiting request was kept"
     );
 
     // and the agency's logout asks for confirmation, ends the session and returns with state.
@@ -516,6 +518,40 @@ async fn a_reused_code_fails_and_revokes_what_it_issued() {
     let (status, body) = userinfo_status(&site, &access).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_token");
+}
+
+#[tokio::test]
+async fn a_code_is_refused_once_expired_altered_or_made_up() {
+    // Given a code the agency received,
+    let site = site_now();
+    let agency = register(&site, false).await;
+    let (_b, code) = signed_in_with_code(&site, &[]).await;
+    let refused = |form_code: String| {
+        let site = &site;
+        let agency = &agency;
+        async move {
+            let a = assertion(site, agency, json!({}));
+            let (status, body, _) = token_request(site, &jwt_form(&form_code, &a)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(body["error"], "invalid_grant", "{body}");
+            assert_eq!(
+                body["error_description"], "the code is unknown or has expired",
+                "{body}"
+            );
+        }
+    };
+
+    // when one character of it changes, or a code is made up, they are refused;
+    let mut flipped: Vec<char> = code.chars().collect();
+    let middle = flipped.len() / 2;
+    flipped[middle] = if flipped[middle] == 'A' { 'B' } else { 'A' };
+    refused(flipped.into_iter().collect()).await;
+    refused("x".repeat(43)).await;
+    refused(format!("{code}{code}")).await;
+
+    // and the code itself, 5 minutes later, is refused too.
+    site.advance(300);
+    refused(code).await;
 }
 
 #[tokio::test]

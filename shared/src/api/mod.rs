@@ -68,7 +68,7 @@ impl ApiState {
                     Arc::clone(&s.envelope),
                     Arc::clone(&s.clock),
                     Arc::clone(&s.random),
-                    accounts.fingerprints().subkey("pairwise"),
+                    accounts.fingerprints().clone(),
                 );
                 Ok(OidcServices { provider, accounts })
             })

@@ -7,7 +7,8 @@
 //! - [`signing`]: the provider's signing keys (current, next, retired), sealed at rest.
 //! - [`request`]: validation of an authorization request (OIDC-2) and its ACR (OIDC-7).
 //! - [`pending`]: a validated request kept server-side while the person signs in.
-//! - [`codes`]: single-use authorization codes, 5 minutes.
+//! - [`codes`]: single-use authorization codes, 5 minutes: the grant sealed, nothing stored
+//!   until redeemed.
 //! - [`client_auth`]: `private_key_jwt` assertions (RFC 7523) and PKCE (RFC 7636).
 //! - [`tokens`]: the token exchange, access tokens, ID tokens (OIDC-3, OIDC-4).
 //! - [`claims`]: scopes to claims (OIDC-5) and pairwise subjects (OIDC-6).
@@ -22,7 +23,7 @@
 //! | `CONFIG` | `SIGNING_KEYSET` | kids, algorithms and states as JSON | always |
 //! | `CONFIG` | `SIGNING_KEY#<kid>` | sealed PKCS#8 private key, public JWK | while published |
 //! | `OIDC_REQUEST#<id>` | `REQUEST` | a validated authorization request (JSON) | 30 min |
-//! | `OIDC_CODE#<sha256>` | `CODE` | user, client, request, `used`, the token it issued | 5 min |
+//! | `OIDC_CODE#<sha256>` | `CODE` | a redeemed code: the token it issued | 5 min after redemption |
 //! | `OIDC_TOKEN#<sha256>` | `TOKEN` | user, client, scopes, ACR, AAL | 15 min |
 //! | `OIDC_JTI#<client>#<sha256>` | `JTI` | a client assertion already used | until its `exp` |
 //! | `USER#<id>` | `CONSENT#<client_id>` | scopes, when, the verification it covered | 1 year |

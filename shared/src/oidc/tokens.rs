@@ -10,7 +10,7 @@ use serde_json::json;
 use super::agency::{Agencies, Agency};
 use super::claims::{at_hash, pairwise_subject};
 use super::client_auth::{ASSERTION_TYPE, check_assertion, claimed_client, pkce_matches};
-use super::codes::{Grant, code_item, code_key, grant_of};
+use super::codes::{self, Grant, marker_expiry, used_key};
 use super::consent::Consents;
 use super::jose::Jws;
 use super::pending::PendingRequests;
@@ -19,9 +19,10 @@ use super::signing::SigningKeys;
 use super::{LEEWAY_SECS, OidcError, TOKEN_SECS, hashed, secs};
 use crate::clock::Clock;
 use crate::envelope::Envelope;
+use crate::fingerprint::Fingerprints;
 use crate::keys::SecretKey;
 use crate::random::{Random, RandomExt};
-use crate::store::{Check, Expect, Item, Key, Store, StoreError, Update, Write};
+use crate::store::{Expect, Item, Key, Store, StoreError, Write};
 
 /// The successful token response (RFC 6749 5.1).
 #[derive(Debug, Clone, Serialize)]
@@ -76,18 +77,20 @@ pub struct Provider {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
+    /// Seals codes (a subkey a day) and, through its `pairwise` subkey, subjects.
+    fingerprints: Fingerprints,
     pairwise: SecretKey,
 }
 
 impl Provider {
-    /// `pairwise` is the deployment's `pairwise` fingerprint subkey.
+    /// `fingerprints`: the deployment's fingerprint root.
     pub fn new(
         issuer: impl Into<String>,
         store: Arc<dyn Store>,
         envelope: Arc<Envelope>,
         clock: Arc<dyn Clock>,
         random: Arc<dyn Random>,
-        pairwise: SecretKey,
+        fingerprints: Fingerprints,
     ) -> Self {
         Self {
             issuer: issuer.into(),
@@ -107,7 +110,8 @@ impl Provider {
             store,
             clock,
             random,
-            pairwise,
+            pairwise: fingerprints.subkey("pairwise"),
+            fingerprints,
         }
     }
 
@@ -120,13 +124,15 @@ impl Provider {
         pairwise_subject(&self.pairwise, agency_id, user_id)
     }
 
-    /// A new code for `grant`, valid [`CODE_SECS`](super::CODE_SECS).
-    pub async fn issue_code(&self, grant: &Grant) -> Result<String, OidcError> {
-        let code = self.random.token(32);
-        self.store
-            .put(code_item(&code, grant, self.clock.now_ms()), Expect::Absent)
-            .await?;
-        Ok(code)
+    /// A new code for `grant`, valid [`CODE_SECS`](super::CODE_SECS): the grant sealed,
+    /// nothing stored ([`codes`]).
+    pub fn issue_code(&self, grant: &Grant) -> String {
+        codes::seal(
+            &self.fingerprints,
+            grant,
+            self.clock.now_ms(),
+            self.random.array(),
+        )
     }
 
     /// The token endpoint: `grant_type=authorization_code`, the agency authenticated by
@@ -156,13 +162,12 @@ impl Provider {
         };
         let (agency, remember_jti) = self.authenticate(form).await?;
         let by_pkce = remember_jti.is_none();
-        let code_key = code_key(code);
-        let Some(item) = self.store.get(&code_key).await? else {
+        let now = self.clock.now_ms();
+        let Ok(grant) = codes::open(&self.fingerprints, code, now) else {
             return Err(self
                 .grant_refused(&remember_jti, "the code is unknown or has expired")
                 .await?);
         };
-        let grant = grant_of(&item).ok_or(OidcError::Malformed)?;
         if grant.client_id != agency.client_id {
             return Err(self
                 .grant_refused(&remember_jti, "the code was issued to another client")
@@ -201,25 +206,17 @@ impl Provider {
             }
             (None, None) => {}
         }
-        if item.get("used").and_then(|v| v.as_bool()) != Some(false) {
-            self.revoke_issued(&item).await?;
-            return Err(self
-                .grant_refused(
-                    &remember_jti,
-                    "the code was already used; its tokens are revoked",
-                )
-                .await?);
-        }
         let access_token = self.random.token(32);
         let token_hash = hashed(&access_token);
-        let now = self.clock.now_ms();
         let doc = serde_json::to_string(&grant).map_err(|_| OidcError::Malformed)?;
+        let used = used_key(code);
         let mut writes = vec![
-            Write::Update(
-                Update::new(code_key.clone())
-                    .set("used", true)
-                    .set("token", token_hash.clone()),
-                Expect::All(vec![Check::eq("used", false)]),
+            // The code's single use: a marker naming the token, absent until now.
+            Write::Put(
+                Item::new(used.clone())
+                    .with("token", token_hash.clone())
+                    .expiring_at(marker_expiry(now)),
+                Expect::Absent,
             ),
             Write::Put(
                 Item::new(token_key(&token_hash))
@@ -235,9 +232,9 @@ impl Provider {
             // racing this one. A code redeemed meanwhile still loses its tokens.
             Err(StoreError::TransactionCanceled { failed }) if failed.contains(&2) => {
                 if failed.contains(&0)
-                    && let Some(item) = self.store.get(&code_key).await?
+                    && let Some(marker) = self.store.get(&used).await?
                 {
-                    self.revoke_issued(&item).await?;
+                    self.revoke_issued(&marker).await?;
                 }
                 return Err(refuse(
                     "invalid_client",
@@ -245,8 +242,8 @@ impl Provider {
                 ));
             }
             Err(e) if e.is_condition_failure() => {
-                if let Some(item) = self.store.get(&code_key).await? {
-                    self.revoke_issued(&item).await?;
+                if let Some(marker) = self.store.get(&used).await? {
+                    self.revoke_issued(&marker).await?;
                 }
                 return Err(refuse(
                     "invalid_grant",
@@ -349,9 +346,10 @@ impl Provider {
         Ok(refuse("invalid_grant", description))
     }
 
-    /// RFC 6749 10.5: a code used twice revokes the token it issued.
-    async fn revoke_issued(&self, code_item: &Item) -> Result<(), TokenError> {
-        if let Some(hash) = code_item.str("token") {
+    /// RFC 6749 10.5: a code used twice revokes the token it issued (named by the code's
+    /// marker).
+    async fn revoke_issued(&self, marker: &Item) -> Result<(), TokenError> {
+        if let Some(hash) = marker.str("token") {
             self.store.delete(&token_key(hash), Expect::Any).await?;
         }
         Ok(())
@@ -391,6 +389,9 @@ impl Provider {
         let Some(item) = self.store.get(&token_key(&hashed(access_token))).await? else {
             return Ok(None);
         };
-        grant_of(&item).map(Some).ok_or(OidcError::Malformed)
+        item.str("doc")
+            .and_then(|doc| serde_json::from_str(doc).ok())
+            .map(Some)
+            .ok_or(OidcError::Malformed)
     }
 }

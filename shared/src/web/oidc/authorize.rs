@@ -1,5 +1,6 @@
-//! `GET|POST /authorize` (OIDC-2): validates everything first; then keeps the request and
-//! sends the person on (or, for `prompt=none`, answers at once).
+//! `GET|POST /authorize` (OIDC-2): validates everything first; then answers at once when
+//! the session already satisfies the request (always, for `prompt=none`), or keeps the
+//! request and sends the person on.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -114,6 +115,16 @@ async fn authorize(
             ))
             .into_response()),
         };
+    }
+    if request.prompt == Prompt::SelectAccount
+        && let Some((_, current)) = &session
+        && let Decision::Ready { user_id, session } =
+            decide(state, &agency, &request, Some(current), None, headers).await?
+    {
+        // Signed in, enough, consented: the code at once. Keeping the request and
+        // bouncing through the resume page would only cost the browser a round trip and
+        // the store a put, a read and a delete (docs/capacity.md).
+        return finish_with_code(state, &agency, &request, &user_id, &session, headers).await;
     }
     let pending = oidc.provider.pending.keep(&request).await?;
     let lang = request

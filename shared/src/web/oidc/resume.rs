@@ -219,7 +219,7 @@ pub(super) async fn finish_with_code(
         verified_at,
         verified,
     };
-    let code = state.oidc().await?.provider.issue_code(&grant).await?;
+    let code = state.oidc().await?.provider.issue_code(&grant);
     let to = with_query(
         &request.redirect_uri,
         &[("code", &code), ("state", &request.state)],
