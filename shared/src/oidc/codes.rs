@@ -17,9 +17,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::request::{AalLevel, Acr};
-use super::{CODE_SECS, hashed, secs};
+use super::{CODE_SECS, secs};
 use crate::aead::{self, NONCE_LEN, TAG_LEN};
 use crate::fingerprint::Fingerprints;
 use crate::store::Key;
@@ -101,9 +102,18 @@ pub fn seal(root: &Fingerprints, grant: &Grant, now_ms: i64, nonce: [u8; NONCE_L
     URL_SAFE_NO_PAD.encode(out)
 }
 
+/// A code that opened: its grant, and the key of the marker its redemption writes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Opened {
+    pub grant: Grant,
+    /// `OIDC_CODE#<SHA-256 of the code's bytes>`: of the decoded bytes, so that no other
+    /// spelling of the same code could name another marker.
+    pub marker: Key,
+}
+
 /// The grant a code seals, if this deployment issued it and it has not expired. Whether
-/// it was already redeemed is the marker's business ([`used_key`]).
-pub fn open(root: &Fingerprints, code: &str, now_ms: i64) -> Result<Grant, CodeRefused> {
+/// it was already redeemed is the marker's business.
+pub fn open(root: &Fingerprints, code: &str, now_ms: i64) -> Result<Opened, CodeRefused> {
     // Codes are a few hundred characters; anything much longer is not one of ours.
     if code.len() > 16 * 1024 {
         return Err(CodeRefused::Unknown);
@@ -130,12 +140,16 @@ pub fn open(root: &Fingerprints, code: &str, now_ms: i64) -> Result<Grant, CodeR
     if secs(now_ms) >= sealed.exp {
         return Err(CodeRefused::Expired);
     }
-    Ok(sealed.grant)
-}
-
-/// The marker a redemption writes (`Expect::Absent`): the code's SHA-256, never the code.
-pub(super) fn used_key(code: &str) -> Key {
-    Key::new(format!("OIDC_CODE#{}", hashed(code)), "CODE")
+    Ok(Opened {
+        grant: sealed.grant,
+        marker: Key::new(
+            format!(
+                "OIDC_CODE#{}",
+                URL_SAFE_NO_PAD.encode(Sha256::digest(&bytes))
+            ),
+            "CODE",
+        ),
+    })
 }
 
 /// How long a marker must outlive its redemption: as long as the code could still open.
@@ -180,7 +194,10 @@ mod tests {
         // Given a code issued now,
         let code = seal(&root(7), &grant(), NOW, [1; NONCE_LEN]);
         // when it is redeemed within 5 minutes, it opens to the grant;
-        assert_eq!(open(&root(7), &code, NOW + 299_000), Ok(grant()));
+        assert_eq!(
+            open(&root(7), &code, NOW + 299_000).map(|o| o.grant),
+            Ok(grant())
+        );
         // and from the fifth minute on, it is expired.
         assert_eq!(
             open(&root(7), &code, NOW + 300_000),
@@ -214,7 +231,10 @@ mod tests {
         let midnight = (NOW / 86_400_000 + 1) * 86_400_000;
         let code = seal(&root(7), &grant(), midnight - 120_000, [2; NONCE_LEN]);
         // it still opens 2 minutes after, with the key of the day it names,
-        assert_eq!(open(&root(7), &code, midnight + 120_000), Ok(grant()));
+        assert_eq!(
+            open(&root(7), &code, midnight + 120_000).map(|o| o.grant),
+            Ok(grant())
+        );
         // and each day's codes are sealed under a different key.
         let next_day = seal(&root(7), &grant(), midnight + 1_000, [2; NONCE_LEN]);
         let (a, b) = (
@@ -225,9 +245,12 @@ mod tests {
     }
 
     #[test]
-    fn the_marker_names_the_codes_hash_not_the_code() {
+    fn each_code_has_its_own_marker_which_does_not_contain_it() {
         let code = seal(&root(7), &grant(), NOW, [1; NONCE_LEN]);
-        assert!(!used_key(&code).pk.contains(&code));
-        assert_eq!(used_key(&code), used_key(&code.clone()));
+        let other = seal(&root(7), &grant(), NOW, [2; NONCE_LEN]);
+        let marker = open(&root(7), &code, NOW).unwrap().marker;
+        assert!(!marker.pk.contains(&code));
+        assert_eq!(open(&root(7), &code, NOW + 1).unwrap().marker, marker);
+        assert_ne!(open(&root(7), &other, NOW).unwrap().marker, marker);
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::agency::{Agencies, Agency};
 use super::claims::{at_hash, pairwise_subject};
 use super::client_auth::{ASSERTION_TYPE, check_assertion, claimed_client, pkce_matches};
-use super::codes::{self, Grant, marker_expiry, used_key};
+use super::codes::{self, Grant, Opened, marker_expiry};
 use super::consent::Consents;
 use super::jose::Jws;
 use super::pending::PendingRequests;
@@ -163,7 +163,11 @@ impl Provider {
         let (agency, remember_jti) = self.authenticate(form).await?;
         let by_pkce = remember_jti.is_none();
         let now = self.clock.now_ms();
-        let Ok(grant) = codes::open(&self.fingerprints, code, now) else {
+        let Ok(Opened {
+            grant,
+            marker: used,
+        }) = codes::open(&self.fingerprints, code, now)
+        else {
             return Err(self
                 .grant_refused(&remember_jti, "the code is unknown or has expired")
                 .await?);
@@ -209,7 +213,6 @@ impl Provider {
         let access_token = self.random.token(32);
         let token_hash = hashed(&access_token);
         let doc = serde_json::to_string(&grant).map_err(|_| OidcError::Malformed)?;
-        let used = used_key(code);
         let mut writes = vec![
             // The code's single use: a marker naming the token, absent until now.
             Write::Put(
