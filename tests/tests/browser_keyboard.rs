@@ -1,7 +1,7 @@
 //! Keyboard only: setting up an authentication app and signing in with Tab, typing and
 //! Enter. Tab reaches every control in reading order, each showing a visible focus
 //! indicator (`:focus-visible`, at least 2 px, 3:1 against its surroundings), and Enter
-//! follows links and submits forms.
+//! follows links and submits forms; in English, French and Spanish.
 
 use passerelle_e2e::browser::{Browser, Focused};
 use passerelle_e2e::journey::Journey;
@@ -25,11 +25,10 @@ async fn tab_to(browser: &Browser, wanted: impl Fn(&Focused) -> bool, what: &str
     stops
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn app_set_up_and_sign_in_by_keyboard_only() {
+async fn app_set_up_and_sign_in_by_keyboard_only(lang: &str) {
     let stack = Stack::start().await;
     let browser = Browser::launch(stack.base()).await;
-    let mut journey = Journey::new(&stack, &browser, "en");
+    let mut journey = Journey::new(&stack, &browser, lang);
     journey.axe = false;
     let m = journey.m;
     let email = "alan@example.gov";
@@ -102,6 +101,21 @@ async fn app_set_up_and_sign_in_by_keyboard_only() {
 
     browser.close().await;
     stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_set_up_and_sign_in_by_keyboard_only_in_english() {
+    app_set_up_and_sign_in_by_keyboard_only("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_set_up_and_sign_in_by_keyboard_only_in_french() {
+    app_set_up_and_sign_in_by_keyboard_only("fr").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_set_up_and_sign_in_by_keyboard_only_in_spanish() {
+    app_set_up_and_sign_in_by_keyboard_only("es").await;
 }
 
 fn journey_password() -> &'static str {

@@ -1,17 +1,17 @@
 //! With JavaScript turned off in the browser, the site still works: sign-up, setting up an
 //! authentication app, the account page, sign-out and sign-in are plain HTML forms and
-//! links. Each page is checked to have really run without the site's script.
+//! links. Each page is checked to have really run without the site's script. In English,
+//! French and Spanish.
 
 use passerelle_e2e::browser::Browser;
 use passerelle_e2e::journey::Journey;
 use passerelle_e2e::stack::Stack;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_up_app_set_up_account_and_sign_in_work_without_javascript() {
+async fn sign_up_app_set_up_account_and_sign_in_work_without_javascript(lang: &str) {
     let stack = Stack::start().await;
     let browser = Browser::launch(stack.base()).await;
     browser.disable_javascript().await;
-    let mut journey = Journey::new(&stack, &browser, "en");
+    let mut journey = Journey::new(&stack, &browser, lang);
     // axe-core itself needs scripts; the pages are checked with them in browser_sign_up.
     journey.axe = false;
 
@@ -32,11 +32,12 @@ async fn sign_up_app_set_up_account_and_sign_in_work_without_javascript() {
     journey.sign_out().await;
     journey.sign_in_with_app(&mut person).await;
     assert!(!browser.script_ran().await, "the page's script was off");
+    let account = journey.href("/account");
     assert_eq!(
         journey
             .visited
             .iter()
-            .filter(|p| p.starts_with("/account"))
+            .filter(|p| p.starts_with(&account))
             .count(),
         3,
         "{:?}",
@@ -45,4 +46,19 @@ async fn sign_up_app_set_up_account_and_sign_in_work_without_javascript() {
 
     browser.close().await;
     stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_app_set_up_account_and_sign_in_work_without_javascript_in_english() {
+    sign_up_app_set_up_account_and_sign_in_work_without_javascript("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_app_set_up_account_and_sign_in_work_without_javascript_in_french() {
+    sign_up_app_set_up_account_and_sign_in_work_without_javascript("fr").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_app_set_up_account_and_sign_in_work_without_javascript_in_spanish() {
+    sign_up_app_set_up_account_and_sign_in_work_without_javascript("es").await;
 }

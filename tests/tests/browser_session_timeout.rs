@@ -2,7 +2,8 @@
 //! warning due 39 seconds before the end, the dialog appears a second after a signed-in page
 //! loads, takes the focus, passes axe-core, and "Stay signed in" keeps the session alive
 //! (the keep-alive request answers 204 and the session outlives its first deadline). The
-//! server's clock is moved by the test, so nothing waits 40 seconds.
+//! server's clock is moved by the test, so nothing waits 40 seconds. In English, French and
+//! Spanish.
 
 use chromiumoxide::cdp::browser_protocol::network::EventResponseReceived;
 use chromiumoxide::listeners::EventStream;
@@ -29,8 +30,7 @@ async fn status_of(responses: &mut EventStream<EventResponseReceived>, path: &st
         .unwrap_or_else(|_| panic!("no answer to {path} within {TIMEOUT:?}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_warning_appears_and_staying_signed_in_extends_the_session() {
+async fn the_warning_appears_and_staying_signed_in_extends_the_session(lang: &str) {
     let policy = SessionPolicy {
         warn_before_secs: 39,
         ..SessionPolicy::with_idle_secs(40)
@@ -41,7 +41,7 @@ async fn the_warning_appears_and_staying_signed_in_extends_the_session() {
     })
     .await;
     let browser = Browser::launch(stack.base()).await;
-    let mut journey = Journey::new(&stack, &browser, "en");
+    let mut journey = Journey::new(&stack, &browser, lang);
     // Only the dialog is checked here; the sign-up journey's pages are in browser_sign_up.
     journey.axe = false;
     journey.sign_up_with_app("grace@example.gov").await;
@@ -74,16 +74,30 @@ async fn the_warning_appears_and_staying_signed_in_extends_the_session() {
 
     // T+60: past the first deadline (T+40), within the one the keep-alive set (T+70).
     stack.advance(30);
-    browser.goto("/account").await;
-    journey.arrive("/account").await;
+    journey.open("/account").await;
 
     // Control: with no activity past the idle timeout, the session ends.
     stack.advance(41);
-    browser.goto("/account").await;
+    browser.goto(&journey.href("/account")).await;
     journey.arrive("/sign-in").await;
     let notice = browser.text_of(".notice").await;
     assert_eq!(notice.as_deref(), Some(m.t("session-ended-notice")));
 
     browser.close().await;
     stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_warning_appears_and_staying_signed_in_extends_the_session_in_english() {
+    the_warning_appears_and_staying_signed_in_extends_the_session("en").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_warning_appears_and_staying_signed_in_extends_the_session_in_french() {
+    the_warning_appears_and_staying_signed_in_extends_the_session("fr").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_warning_appears_and_staying_signed_in_extends_the_session_in_spanish() {
+    the_warning_appears_and_staying_signed_in_extends_the_session("es").await;
 }
