@@ -83,48 +83,35 @@ async fn authorize(
         return refused_page(page, PageReason::UnknownClient);
     };
     let session = signed_in(state, headers).await?;
-    if request.prompt == Prompt::None {
-        // No page at all: the session answers, or the agency hears why not.
-        return match decide(
-            state,
-            &agency,
-            &request,
-            session.as_ref().map(|(_, s)| s),
-            None,
-            headers,
-        )
-        .await?
-        {
+    if request.prompt != Prompt::Login {
+        // A session that already satisfies the request gets the code at once: keeping the
+        // request and bouncing through the resume page would only cost the browser a round
+        // trip and the store a put, a read and a delete (docs/capacity.md). `prompt=none`
+        // shows no page at all: otherwise the agency hears why not.
+        let current = session.as_ref().map(|(_, s)| s);
+        match decide(state, &agency, &request, current, None, headers).await? {
             Decision::Ready { user_id, session } => {
-                finish_with_code(state, &agency, &request, &user_id, &session, headers).await
+                return finish_with_code(state, &agency, &request, &user_id, &session, headers)
+                    .await;
             }
-            Decision::NeedsSignIn
-            | Decision::NeedsFactor(_)
-            | Decision::NeedsVerification(_)
-            | Decision::NeedsFacialMatch
-            | Decision::NeedsPassword => Ok(Redirect::to(&request_error(
-                &request,
-                "login_required",
-                "the person must sign in",
-            ))
-            .into_response()),
-            Decision::NeedsConsent => Ok(Redirect::to(&request_error(
-                &request,
-                "consent_required",
-                "the person must consent to share attributes",
-            ))
-            .into_response()),
-        };
-    }
-    if request.prompt == Prompt::SelectAccount
-        && let Some((_, current)) = &session
-        && let Decision::Ready { user_id, session } =
-            decide(state, &agency, &request, Some(current), None, headers).await?
-    {
-        // Signed in, enough, consented: the code at once. Keeping the request and
-        // bouncing through the resume page would only cost the browser a round trip and
-        // the store a put, a read and a delete (docs/capacity.md).
-        return finish_with_code(state, &agency, &request, &user_id, &session, headers).await;
+            Decision::NeedsConsent if request.prompt == Prompt::None => {
+                return Ok(Redirect::to(&request_error(
+                    &request,
+                    "consent_required",
+                    "the person must consent to share attributes",
+                ))
+                .into_response());
+            }
+            _ if request.prompt == Prompt::None => {
+                return Ok(Redirect::to(&request_error(
+                    &request,
+                    "login_required",
+                    "the person must sign in",
+                ))
+                .into_response());
+            }
+            _ => {}
+        }
     }
     let pending = oidc.provider.pending.keep(&request).await?;
     let lang = request
