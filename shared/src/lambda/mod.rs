@@ -12,6 +12,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 pub use lambda_runtime::{Diagnostic, Error};
 use lambda_runtime::{LambdaEvent, service_fn};
+use tracing::Instrument;
 
 use crate::queue::consumer::{JobHandler, Outcome};
 
@@ -31,8 +32,11 @@ pub async fn handle_sqs_batch(handler: &Arc<dyn JobHandler>, event: SqsEvent) ->
         let outcome = match record.body.as_deref() {
             Some(body) => {
                 let span = tracing::info_span!("message", id = %id, job = handler.name());
-                let _enter = span.enter();
-                handler.handle_delivery(&id, body, receive_count).await
+                // Instrumented, never entered across the await (see queue::consumer).
+                handler
+                    .handle_delivery(&id, body, receive_count)
+                    .instrument(span)
+                    .await
             }
             None => {
                 tracing::warn!(message = %id, "a record without a body was dropped");

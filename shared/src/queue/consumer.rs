@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::Queue;
 
@@ -59,15 +60,25 @@ pub async fn consume(
             }
         };
         for message in messages {
+            // `.instrument`, never `span.enter()` held across an await: an entered guard
+            // stays on this worker thread's span stack while the task is parked, so a
+            // request served meanwhile on that thread would take the message span as its
+            // parent, and once the message span closed, cloning it panicked in
+            // tracing-subscriber (a dropped connection). `shared/tests/consumer_spans.rs`
+            // reproduces it.
             let span = tracing::info_span!("message", id = %message.id, job = handler.name());
-            let _enter = span.enter();
-            match handler
+            let outcome = handler
                 .handle_delivery(&message.id, &message.body, message.receive_count)
-                .await
-            {
+                .instrument(span.clone())
+                .await;
+            match outcome {
                 Outcome::Done | Outcome::Drop => {
-                    if let Err(e) = queue.delete(&message.receipt).await {
-                        tracing::warn!(error = %e, "could not delete a handled message");
+                    if let Err(e) = queue
+                        .delete(&message.receipt)
+                        .instrument(span.clone())
+                        .await
+                    {
+                        tracing::warn!(parent: &span, error = %e, "could not delete a handled message");
                     }
                 }
                 Outcome::Retry => {}
