@@ -85,6 +85,7 @@ macro_rules! conformance_tests {
             a_bad_email_is_refused,
             a_text_message_is_delivered,
             a_bad_number_is_refused,
+            a_refused_job_reaches_the_dead_letter_queue,
         ]);
     };
     (@suite $harness:expr, $port:ident: [$($case:ident),* $(,)?]) => {

@@ -1,8 +1,16 @@
 //! The mail and SMS suite: valid messages reach the adapter's sink, invalid ones are
-//! refused before anything is sent.
+//! refused before anything is sent, and a refused job is kept for the dead-letter queue.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::{Harness, unique};
+use crate::clock::SystemClock;
+use crate::envelope::{CacheLimits, Envelope};
+use crate::notify::job::{Deliverer, Outgoing, enqueue};
 use crate::notify::{Channel, Email, NotifyError, Sms};
+use crate::queue::consumer::{JobHandler, Outcome};
+use crate::random::OsRandom;
 
 fn email(to: &str) -> Email {
     Email {
@@ -66,4 +74,57 @@ pub async fn a_bad_number_is_refused(h: &dyn Harness) {
             .await;
         assert!(matches!(r, Err(NotifyError::Refused(_))), "{to}: {r:?}");
     }
+}
+
+pub async fn a_refused_job_reaches_the_dead_letter_queue(h: &dyn Harness) {
+    // Given a mail job the provider will refuse, on a queue that dead-letters after two
+    // receives
+    const VISIBILITY: Duration = Duration::from_secs(1);
+    let (queue, dlq) = h.queue_with_dead_letter(2).await;
+    let envelope = Arc::new(Envelope::new(
+        h.keys().await,
+        Arc::new(SystemClock),
+        Arc::new(OsRandom),
+        CacheLimits::default(),
+    ));
+    let deliverer = Deliverer {
+        envelope: Arc::clone(&envelope),
+        mailer: h.mailer().await,
+        sms: h.sms().await,
+    };
+    let job = Outgoing::from(email("not-an-address"));
+    enqueue(queue.as_ref(), &envelope, &OsRandom, &job)
+        .await
+        .unwrap();
+    // When the worker handles each delivery
+    for attempt in 1..=2 {
+        let got = queue
+            .receive(1, VISIBILITY, Duration::from_secs(3))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1, "delivery {attempt}");
+        let outcome = deliverer
+            .handle_delivery(&got[0].id, &got[0].body, got[0].receive_count)
+            .await;
+        // Then it is never dropped: the message stays for the next delivery
+        assert_eq!(outcome, Outcome::Retry, "delivery {attempt}");
+    }
+    // And after its last receive it is in the dead-letter queue, still sealed
+    tokio::time::sleep(VISIBILITY + Duration::from_millis(200)).await;
+    assert!(
+        queue
+            .receive(1, VISIBILITY, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let dead = dlq
+        .receive(1, VISIBILITY, Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1, "the refused job is dead-lettered");
+    assert!(
+        !dead[0].body.contains("not-an-address"),
+        "the job stays sealed"
+    );
 }

@@ -81,7 +81,8 @@ pub enum JobError {
 }
 
 impl JobError {
-    /// Whether another attempt could succeed. A refused message never will.
+    /// Whether another attempt could succeed. A refused message will not until an
+    /// operator fixes the cause; it still goes to the dead-letter queue, not away.
     pub fn is_retryable(&self) -> bool {
         !matches!(self, JobError::Notify(NotifyError::Refused(_)))
     }

@@ -103,9 +103,20 @@ impl JobHandler for crate::notify::job::Deliverer {
                 tracing::warn!(message = message_id, error = %e, "delivery failed; will retry");
                 Outcome::Retry
             }
+            // A refusal is never dropped: the person is waiting for this code or notice,
+            // and only an operator can fix the cause (an unverified sender, the SMS
+            // sandbox, a suppressed address). Left on the queue, it reaches the
+            // dead-letter queue after its last receive, which alarms; `refused` feeds the
+            // `NotifyRefused` metric, and the reason names the provider's error code only
+            // (never the address, which stays sealed in the job).
             Err(e) => {
-                tracing::warn!(message = message_id, error = %e, "delivery refused; dropped");
-                Outcome::Drop
+                tracing::warn!(
+                    message = message_id,
+                    refused = true,
+                    reason = %e,
+                    "the provider refused the message; kept for the dead-letter queue"
+                );
+                Outcome::Retry
             }
         }
     }
