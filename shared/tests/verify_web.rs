@@ -1475,6 +1475,249 @@ async fn given_an_agency_asking_for_a_facial_match_then_a_selfie_is_required_and
     assert_eq!(done.location(), "/authorize/resume");
 }
 
+/// An agency registered for verified identities, with PKCE, that receives the SSN.
+async fn ial2_agency(site: &Site) {
+    use passerelle::oidc::agency::{AalSetting, Agency};
+    use passerelle::oidc::jose::Alg;
+    let agency = Agency {
+        client_id: "urn:gov:test:tax".into(),
+        name: "Tax Portal".into(),
+        agency_id: "tax".into(),
+        ial: 2,
+        default_aal: AalSetting::Default,
+        keys: vec![],
+        jwks_uri: None,
+        redirect_uris: vec!["https://tax.example.gov/callback".into()],
+        post_logout_redirect_uris: vec![],
+        scopes: vec![
+            "email".into(),
+            "profile".into(),
+            "address".into(),
+            "social_security_number".into(),
+        ],
+        pkce: true,
+        id_token_alg: Alg::RS256,
+        push_notification_url: None,
+        failure_to_proof_url: None,
+    };
+    let oidc = site.state.oidc().await.unwrap();
+    oidc.provider.agencies.put(&agency).await.unwrap();
+}
+
+/// The tax agency's authorize URL for `acr` with this S256 challenge.
+fn tax_request(acr: &str, challenge: &str) -> String {
+    let query = serde_urlencoded::to_string([
+        ("client_id", "urn:gov:test:tax"),
+        ("redirect_uri", "https://tax.example.gov/callback"),
+        ("response_type", "code"),
+        (
+            "scope",
+            "openid email profile address social_security_number",
+        ),
+        ("state", "state-of-the-tax-agency-012345"),
+        ("nonce", "nonce-of-the-tax-agency-012345"),
+        ("acr_values", acr),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ])
+    .unwrap();
+    format!("/authorize?{query}")
+}
+
+/// What the agency holds after redeeming `code`: the ID token's claims and userinfo.
+async fn redeem(site: &Site, code: &str, verifier: &str) -> (serde_json::Value, serde_json::Value) {
+    use base64::Engine;
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", "https://tax.example.gov/callback"),
+        ("client_id", "urn:gov:test:tax"),
+        ("code_verifier", verifier),
+    ])
+    .unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let response = site.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let tokens: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let payload = tokens["id_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap();
+    let id_token = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let req = Request::builder()
+        .uri("/userinfo")
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", tokens["access_token"].as_str().unwrap()),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let response = site.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (id_token, serde_json::from_slice(&bytes).unwrap())
+}
+
+/// From the resume step of a verified request to the agency's code: the password opens
+/// the identity (when the session holds no open copy), consent is given (once), and the
+/// code comes back.
+async fn unlock_and_allow(b: &mut Browser<'_>) -> String {
+    let mut next = b.get("/authorize/resume").await;
+    if next.location() == "/authorize/unlock" {
+        b.get("/authorize/unlock").await;
+        let opened = b.post("/authorize/unlock", &[("password", GOOD)]).await;
+        assert_eq!(opened.location(), "/authorize/resume", "{}", opened.body);
+        next = b.get("/authorize/resume").await;
+    }
+    if next.location() == "/authorize/consent" {
+        b.get("/authorize/consent").await;
+        next = b.post("/authorize/consent", &[("decision", "allow")]).await;
+    }
+    let to = next.location();
+    assert!(to.starts_with("https://tax.example.gov/callback?"), "{to}");
+    let query = to.split_once('?').unwrap().1;
+    let params: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_str(query).unwrap();
+    params["code"].clone()
+}
+
+#[tokio::test]
+async fn given_a_remembered_browser_when_an_agency_asks_for_a_verified_identity_then_a_factor_of_this_sign_in_is_required()
+ {
+    use openidconnect::PkceCodeChallenge;
+    const AAL2: &str = "http://idmanagement.gov/ns/assurance/aal/2";
+    let site = site_with_clock();
+    let p = proofing(&site);
+    ial2_agency(&site).await;
+    // Given Ada, verified, who signed in with "remember this browser", then signed out
+    let ada = person("Ada", "D12121212");
+    let (mut b, secret, _) = verified(&site, &p, "ada.remembered@example.gov", &ada).await;
+    b.post("/sign-out", &[]).await;
+    site.advance(30);
+    b.get("/sign-in").await;
+    let step = b
+        .post(
+            "/sign-in",
+            &[("email", "ada.remembered@example.gov"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(step.location(), "/sign-in/factor");
+    b.open("/sign-in/factor").await;
+    let code = site.totp(&secret);
+    b.post(
+        "/sign-in/totp",
+        &[("code", &code), ("return_to", ""), ("remember", "yes")],
+    )
+    .await;
+    assert!(b.cookies.contains_key("__Host-remember"));
+    site.advance(30);
+    b.post("/sign-out", &[]).await;
+
+    // When the agency asks for a verified identity and she types her password,
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let start = b
+        .get(&tax_request(
+            "urn:acr.login.gov:verified",
+            challenge.as_str(),
+        ))
+        .await;
+    b.follow(start).await;
+    let signed_in = b
+        .post(
+            "/sign-in",
+            &[("email", "ada.remembered@example.gov"), ("password", GOOD)],
+        )
+        .await;
+    // then the remembered browser does not stand in: the factor step comes first,
+    assert_eq!(
+        signed_in.location(),
+        "/sign-in/factor",
+        "a remembered browser never counts for a verified identity"
+    );
+    assert_eq!(
+        b.get("/authorize/resume").await.location(),
+        "/sign-in",
+        "no code before the factor"
+    );
+    b.open("/sign-in/factor").await;
+    let code = site.totp(&secret);
+    let done = b
+        .post("/sign-in/totp", &[("code", &code), ("return_to", "")])
+        .await;
+    assert_eq!(done.location(), "/authorize/resume", "{}", done.body);
+    site.advance(30);
+    // and the agency is told a factor of this sign-in was used.
+    assert_eq!(
+        b.get("/authorize/resume").await.location(),
+        "/authorize/unlock",
+        "the password opens the identity next"
+    );
+    let code = unlock_and_allow(&mut b).await;
+    let (id_token, userinfo) = redeem(&site, &code, verifier.secret()).await;
+    assert_eq!(userinfo["aal"], AAL2, "{userinfo}");
+    assert_eq!(userinfo["social_security_number"], "900-11-2233");
+    assert_eq!(id_token["acr"], "urn:acr.login.gov:verified");
+
+    // And when the remembered browser already signed her in for a default request,
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    b.post("/sign-out", &[]).await;
+    let start = b
+        .get(&tax_request(
+            "urn:acr.login.gov:auth-only",
+            challenge.as_str(),
+        ))
+        .await;
+    b.follow(start).await;
+    let signed_in = b
+        .post(
+            "/sign-in",
+            &[("email", "ada.remembered@example.gov"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(
+        signed_in.location(),
+        "/authorize/resume",
+        "it stands in here"
+    );
+    let default = b.get("/authorize/resume").await;
+    assert!(
+        default
+            .location()
+            .starts_with("https://tax.example.gov/callback?"),
+        "{}",
+        default.location()
+    );
+    // a verified request (or facial match, or a weaker aal beside it) still asks for the factor.
+    for acr in [
+        "urn:acr.login.gov:verified",
+        "urn:acr.login.gov:verified-facial-match-required",
+        "urn:acr.login.gov:verified urn:gov:gsa:ac:classes:sp:PasswordProtectedTransport:duo",
+    ] {
+        let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+        let asked = b.get(&tax_request(acr, challenge.as_str())).await;
+        assert_eq!(asked.location(), "/authorize/resume", "{}", asked.body);
+        let resumed = b.get("/authorize/resume").await;
+        assert_eq!(
+            resumed.location(),
+            "/sign-in/factor?return_to=%2Fauthorize%2Fresume",
+            "{acr}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn given_details_that_do_not_hold_then_each_field_says_what_to_fix_and_nothing_is_checked() {
     let site = site_with_clock();

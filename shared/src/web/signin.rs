@@ -5,7 +5,9 @@
 //! (`Accounts::authenticate`). Attempts are counted per email + client address
 //! (SIGN_IN_FAILURES) before the password is checked, and a success clears the count.
 //! A right password starts a *pending* session and leads to the factor step
-//! (`/sign-in/factor`), or to factor set-up for an account that has no factor yet.
+//! (`/sign-in/factor`), or to factor set-up for an account that has no factor yet. A
+//! remembered browser (ACC-4) skips the factor step, except for an agency's request that
+//! needs a factor of this sign-in (aal/2, phishing-resistant, verified identity).
 
 use askama::Template;
 use axum::Router;
@@ -115,10 +117,13 @@ async fn submit(
             // The password opens a pending session only: the factor step (or, for an
             // account without a factor yet, factor set-up) completes the sign-in.
             let (token, pending) = services.sessions.start_pending(&account.id).await?;
-            // A browser remembered for this account stands in for the factor (ACC-4).
+            // A browser remembered for this account stands in for the factor (ACC-4), but
+            // never for an agency's request that needs a factor of this sign-in (aal/2,
+            // phishing-resistant, a verified identity): that one goes to the factor step.
             let remembered = match cookies::get(&headers, &format!("__Host-{REMEMBER_COOKIE}")) {
                 Some(value) if account.status == AccountStatus::Active => {
                     services.remembered.accepts(&account.id, value).await?
+                        && !crate::web::oidc::waiting_needs_fresh_factor(&state, &headers).await?
                 }
                 _ => false,
             };
