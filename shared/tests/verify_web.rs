@@ -59,6 +59,8 @@ const NO_MATCH: &str = "selfie:no-match";
 struct Fake {
     callbacks: Mutex<Vec<DocumentCallback>>,
     letters: Mutex<Vec<String>>,
+    /// The identities resolution and the phone-to-address check were asked about.
+    checked: Mutex<Vec<Pii>>,
     down: AtomicBool,
     submissions: AtomicUsize,
 }
@@ -111,6 +113,7 @@ impl DocumentVendor for Fake {
 impl ResolutionVendor for Fake {
     async fn resolve(&self, pii: &Pii) -> Result<Verdict, VendorError> {
         self.reach(&pii.given_name)?;
+        self.checked.lock().unwrap().push(pii.clone());
         let ssn_ok = pii.ssn.starts_with("900") || pii.ssn.starts_with("666");
         Ok(verdict(ssn_ok && !pii.given_name.contains("Fail")))
     }
@@ -128,6 +131,7 @@ impl StateIdVendor for Fake {
 impl AddressVendor for Fake {
     async fn check_phone(&self, phone: &str, pii: &Pii) -> Result<Verdict, VendorError> {
         self.reach(&pii.given_name)?;
+        self.checked.lock().unwrap().push(pii.clone());
         Ok(verdict(phone != "+17035555555"))
     }
 }
@@ -359,12 +363,9 @@ async fn document(b: &mut Browser<'_>, p: &Proofing, pii: &Pii) -> String {
     b.get("/verify/document/wait").await.location().to_owned()
 }
 
-/// The review form as `pii` fills it.
+/// The review form as `pii` fills it: the address, the only thing it may change.
 fn review_fields(pii: &Pii) -> Vec<(&'static str, String)> {
     vec![
-        ("given_name", pii.given_name.clone()),
-        ("family_name", pii.family_name.clone()),
-        ("birthdate", pii.birthdate.clone()),
         ("line1", pii.address.line1.clone()),
         ("line2", pii.address.line2.clone()),
         ("city", pii.address.city.clone()),
@@ -499,7 +500,15 @@ async fn phone_journey(site: Site) {
     b.get("/verify/ssn").await;
     b.post("/verify/ssn", &[("ssn", "900-11-2233")]).await;
     let review = b.get("/verify/review").await;
-    assert!(review.body.contains("value=\"Ada\""), "{}", review.body);
+    assert!(
+        review.body.contains("<strong>Ada</strong>"),
+        "{}",
+        review.body
+    );
+    assert!(
+        !review.body.contains("name=\"given_name\""),
+        "what the ID says is shown, not editable"
+    );
     assert!(review.body.contains("value=\"42 Proofing Way\""));
     assert_eq!(review.headers[header::CACHE_CONTROL], "no-store");
     let sent = post_owned(&mut b, "/verify/review", &review_fields(&ada)).await;
@@ -742,7 +751,7 @@ async fn failing_outcomes(site: Site) {
         "{}",
         review.body
     );
-    assert!(review.body.contains("value=\"Zoe\""));
+    assert!(review.body.contains("<strong>Zoe</strong>"));
     // A phone that cannot be tied to the address (703-555-5555): the letter is offered
     assert_eq!(
         checks(&mut b, &p, "900-33-4455", &zoe).await,
@@ -793,7 +802,7 @@ async fn given_a_partner_that_cannot_be_reached_then_try_again_later_and_nothing
         review.body
     );
     assert!(review.body.contains("try again later"));
-    assert!(review.body.contains("value=\"Ada\""));
+    assert!(review.body.contains("<strong>Ada</strong>"));
     // And when the partner is back, the same details pass without entering the SSN again
     p.fake.down.store(false, Ordering::SeqCst);
     let sent = post_owned(&mut b, "/verify/review", &review_fields(&ada)).await;
@@ -1719,6 +1728,85 @@ async fn given_a_remembered_browser_when_an_agency_asks_for_a_verified_identity_
 }
 
 #[tokio::test]
+async fn given_a_forged_review_changing_name_and_birth_date_then_the_document_stands_and_only_the_new_address_is_checked_and_sent()
+ {
+    use openidconnect::PkceCodeChallenge;
+    let site = site_with_clock();
+    let p = proofing(&site);
+    ial2_agency(&site).await;
+    // Given Ada, whose ID says Ada Quintessa, born 1979-03-09, of 42 Proofing Way, at the review
+    let ada = person("Ada", "D45454545");
+    let mut b = newcomer(&site, "ada.review@example.gov").await;
+    assert_eq!(document(&mut b, &p, &ada).await, "/verify/ssn");
+    b.get("/verify/ssn").await;
+    b.post("/verify/ssn", &[("ssn", "900-11-2233")]).await;
+    b.get("/verify/review").await;
+    // When a hand-made form sends another name, birth date and ID number with a new address
+    let sent = b
+        .post(
+            "/verify/review",
+            &[
+                ("given_name", "Grace"),
+                ("family_name", "Hopper"),
+                ("birthdate", "1906-12-09"),
+                ("id_number", "X0000001"),
+                ("id_state", "MD"),
+                ("line1", "7 Moved Street"),
+                ("line2", ""),
+                ("city", "Richmond"),
+                ("state", "VA"),
+                ("zip", "23219"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.location(), "/verify/checks", "{}", sent.body);
+    p.run(&site).await;
+    assert_eq!(b.get("/verify/checks").await.location(), "/verify/address");
+    assert_eq!(
+        by_phone(&mut b, &p, "703-555-0123").await,
+        "/verify/password"
+    );
+    // then the checks saw the document's identity at the new address,
+    {
+        let checked = p.fake.checked.lock().unwrap();
+        assert_eq!(checked.len(), 2, "resolution, then the phone");
+        for pii in checked.iter() {
+            assert_eq!(
+                (
+                    pii.given_name.as_str(),
+                    pii.family_name.as_str(),
+                    pii.birthdate.as_str(),
+                    pii.id_number.as_str(),
+                    pii.id_state.as_str()
+                ),
+                ("Ada", "Quintessa", "1979-03-09", "D45454545", "VA")
+            );
+            assert_eq!(pii.address.line1, "7 Moved Street");
+            assert_eq!(pii.address.city, "Richmond");
+        }
+    }
+    seal(&mut b, GOOD).await;
+    b.post("/verify/personal-key", &[("acknowledged", "yes")])
+        .await;
+    // and an agency receives the document's name and birth date with the confirmed address.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let asked = b
+        .get(&tax_request(
+            "urn:acr.login.gov:verified",
+            challenge.as_str(),
+        ))
+        .await;
+    assert_eq!(asked.location(), "/authorize/resume", "{}", asked.body);
+    let code = unlock_and_allow(&mut b).await;
+    let (_, userinfo) = redeem(&site, &code, verifier.secret()).await;
+    assert_eq!(userinfo["given_name"], "Ada", "{userinfo}");
+    assert_eq!(userinfo["family_name"], "Quintessa");
+    assert_eq!(userinfo["birthdate"], "1979-03-09");
+    assert_eq!(userinfo["address"]["street_address"], "7 Moved Street");
+    assert_eq!(userinfo["address"]["locality"], "Richmond");
+}
+
+#[tokio::test]
 async fn given_details_that_do_not_hold_then_each_field_says_what_to_fix_and_nothing_is_checked() {
     let site = site_with_clock();
     let p = proofing(&site);
@@ -1727,17 +1815,15 @@ async fn given_details_that_do_not_hold_then_each_field_says_what_to_fix_and_not
     assert_eq!(document(&mut b, &p, &ada).await, "/verify/ssn");
     b.get("/verify/ssn").await;
     b.post("/verify/ssn", &[("ssn", "900 11 2233")]).await;
-    // A 12-year-old, a state that does not exist, a ZIP of 3 digits, no city
+    // A state that does not exist, a ZIP of 3 digits, no city
     b.get("/verify/review").await;
-    let mut young = ada.clone();
-    young.birthdate = "2015-06-01".into();
-    young.address.state = "ZZ".into();
-    young.address.zip = "123".into();
-    young.address.city = String::new();
-    let refused = post_owned(&mut b, "/verify/review", &review_fields(&young)).await;
+    let mut elsewhere = ada.clone();
+    elsewhere.address.state = "ZZ".into();
+    elsewhere.address.zip = "123".into();
+    elsewhere.address.city = String::new();
+    let refused = post_owned(&mut b, "/verify/review", &review_fields(&elsewhere)).await;
     assert_eq!(refused.status, StatusCode::OK);
     for message in [
-        "You must be 18 or older",
         "Enter your city",
         "Enter your state as two letters",
         "Enter a ZIP code of 5 digits",
@@ -1749,17 +1835,34 @@ async fn given_details_that_do_not_hold_then_each_field_says_what_to_fix_and_not
         );
     }
     assert!(
-        refused.body.contains("value=\"2015-06-01\""),
+        refused.body.contains("value=\"123\""),
         "what was typed stays"
     );
-    let mut impossible = ada.clone();
-    impossible.birthdate = "1990-02-30".into();
-    let refused = post_owned(&mut b, "/verify/review", &review_fields(&impossible)).await;
-    assert!(
-        refused.body.contains("Enter a real date of birth"),
-        "{}",
-        refused.body
-    );
+    // An ID read as a 12-year-old's, or with a date that does not exist: new photos, since
+    // the review cannot change what the ID says
+    for (birthdate, message) in [
+        ("2015-06-01", "You must be 18 or older"),
+        (
+            "1990-02-30",
+            "Your name or date of birth could not be read from your ID",
+        ),
+    ] {
+        let mut young = person("Ada", "D98765432");
+        young.birthdate = birthdate.into();
+        let mut y = newcomer(&site, &format!("young-{birthdate}@example.gov")).await;
+        assert_eq!(document(&mut y, &p, &young).await, "/verify/ssn");
+        y.get("/verify/ssn").await;
+        y.post("/verify/ssn", &[("ssn", "900 11 2233")]).await;
+        y.get("/verify/review").await;
+        let refused = post_owned(&mut y, "/verify/review", &review_fields(&young)).await;
+        assert_eq!(refused.status, StatusCode::OK);
+        assert!(
+            refused.body.contains(message),
+            "{message}: {}",
+            refused.body
+        );
+        assert!(refused.body.contains("href=\"/verify/document\""));
+    }
     // Then nothing was queued and the checks have not started
     let queued = site
         .services
