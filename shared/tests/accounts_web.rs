@@ -480,3 +480,58 @@ async fn a_password_reset_does_the_same_work_whether_or_not_the_address_has_an_a
                 && !text.contains("reset-password?t="))
     );
 }
+
+#[tokio::test]
+async fn a_lookalike_of_an_address_is_that_address_or_is_refused() {
+    // Given Ada's account
+    let site = site();
+    sign_up(&mut Browser::new(&site), "", "ada@example.gov", GOOD).await;
+    let mut b = Browser::new(&site);
+    b.get("/sign-up").await;
+    // When someone signs up with the fullwidth spelling of her address,
+    let fullwidth = b
+        .post(
+            "/sign-up",
+            &[
+                ("email", "ａｄａ＠ｅｘａｍｐｌｅ．ｇｏｖ"),
+                ("accept_rules", "yes"),
+            ],
+        )
+        .await;
+    // then it is her address: the owner is told, and no second account can start
+    assert_eq!(fullwidth.status, StatusCode::OK);
+    assert!(
+        fullwidth.body.contains("ada@example.gov"),
+        "{}",
+        fullwidth.body
+    );
+    let mail = site.mail_to("ada@example.gov").await;
+    assert_eq!(mail[0].0, "You already have an account", "{mail:?}");
+    assert!(!mail[0].1.contains("/sign-up/confirm"));
+    // and signing in with it opens her account.
+    let mut c = Browser::new(&site);
+    c.get("/sign-in").await;
+    let signed_in = c
+        .post(
+            "/sign-in",
+            &[("email", "ＡＤＡ@example.gov"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(signed_in.location(), "/mfa/setup", "{}", signed_in.body);
+    // When the twin swaps a letter for a Cyrillic one, in the name or in the domain,
+    for twin in ["\u{430}da@example.gov", "ada@ex\u{430}mple.gov"] {
+        let refused = b
+            .post("/sign-up", &[("email", twin), ("accept_rules", "yes")])
+            .await;
+        // then the address is refused, saying why, and nothing is sent to it.
+        assert_eq!(refused.status, StatusCode::OK);
+        assert!(
+            refused
+                .body
+                .contains("This address mixes letters of different alphabets"),
+            "{twin}: {}",
+            refused.body
+        );
+        assert!(site.mail_to(twin).await.is_empty(), "{twin}");
+    }
+}
