@@ -33,6 +33,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "the idle timeout of sessions in seconds, 30 to 3600 (default 900, ACC-3; shorter only for tests of the warning)",
     ),
     (
+        "PASSERELLE_SMS_PER_HOUR",
+        "a whole number from 1 to 1000000: the deployment's ceiling on texts and calls per hour (default 1000)",
+    ),
+    (
         "PASSERELLE_QUEUE_MAX_RECEIVES",
         "receives before a message moves to the dead-letter queue, 1 to 1000 (embedded; default 5)",
     ),
@@ -92,6 +96,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The sessions' idle timeout (ACC-3: 15 minutes).
     pub session_idle_secs: i64,
+    /// RL: the deployment-wide ceiling on texts and calls per hour.
+    pub sms_per_hour: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +240,11 @@ impl Config {
             Some(_) => return Err(env.bad("PASSERELLE_LOG_FORMAT")),
         };
         let session_idle_secs = env.number("PASSERELLE_SESSION_IDLE_SECS", 900, 30..=3600)?;
+        let sms_per_hour = env.number(
+            "PASSERELLE_SMS_PER_HOUR",
+            crate::ratelimit::DEFAULT_SMS_PER_HOUR,
+            1..=1_000_000,
+        )?;
         let log_filter = env.get("PASSERELLE_LOG").unwrap_or("info").to_owned();
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(env.bad("PASSERELLE_LOG"));
@@ -291,6 +302,7 @@ impl Config {
         };
         Ok(Self {
             session_idle_secs,
+            sms_per_hour,
             backend,
             listen,
             public_url,

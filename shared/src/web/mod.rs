@@ -81,6 +81,8 @@ pub struct WebState {
     pub api: crate::api::ApiState,
     /// Identity verification, built on first use (see [`verify::services`]).
     pub idv: Arc<verify::IdvCell>,
+    /// The deployment's ceiling on texts and calls per hour (`PASSERELLE_SMS_PER_HOUR`).
+    pub sms_per_hour: u32,
 }
 
 impl WebState {
@@ -100,11 +102,13 @@ impl WebState {
                 SessionPolicy::default(),
             )),
             idv: Arc::new(verify::IdvCell::default()),
+            sms_per_hour: crate::ratelimit::DEFAULT_SMS_PER_HOUR,
         }
     }
 
     /// The state a function or the local stack serves from its configuration: the public
-    /// URL and the session timings (`PASSERELLE_SESSION_IDLE_SECS`).
+    /// URL, the session timings (`PASSERELLE_SESSION_IDLE_SECS`) and the SMS ceiling
+    /// (`PASSERELLE_SMS_PER_HOUR`).
     pub fn from_config(
         services: Arc<Services>,
         config: &crate::config::Config,
@@ -112,6 +116,13 @@ impl WebState {
     ) -> Self {
         Self::new(services, config.public_url.clone(), dev_outbox)
             .with_session_policy(SessionPolicy::with_idle_secs(config.session_idle_secs))
+            .with_sms_per_hour(config.sms_per_hour)
+    }
+
+    /// The same state with another ceiling on texts and calls per hour.
+    pub fn with_sms_per_hour(mut self, per_hour: u32) -> Self {
+        self.sms_per_hour = per_hour;
+        self
     }
 
     /// The same state with another argon2 cost: tests use a cheap one.

@@ -158,6 +158,7 @@ impl Stack {
             log_filter: "warn".into(),
             log_format: LogFormat::Text,
             session_idle_secs: 900,
+            sms_per_hour: passerelle::ratelimit::DEFAULT_SMS_PER_HOUR,
         };
         let services = Arc::new(
             Services::embedded(
