@@ -1371,28 +1371,10 @@ async fn given_two_tabs_sealing_at_once_then_one_key_is_made_and_it_is_the_one_t
 #[tokio::test]
 async fn given_an_agency_asking_for_a_facial_match_then_a_selfie_is_required_and_its_request_goes_on()
  {
-    use passerelle::oidc::agency::{AalSetting, Agency};
-    use passerelle::oidc::jose::Alg;
     let site = site_with_clock();
     let p = proofing(&site);
-    let agency = Agency {
-        client_id: "urn:gov:test:benefits".into(),
-        name: "Benefits Portal".into(),
-        agency_id: "benefits".into(),
-        ial: 2,
-        default_aal: AalSetting::Default,
-        keys: vec![],
-        jwks_uri: None,
-        redirect_uris: vec!["https://benefits.example.gov/callback".into()],
-        post_logout_redirect_uris: vec![],
-        scopes: vec!["email".into()],
-        pkce: true,
-        id_token_alg: Alg::RS256,
-        push_notification_url: None,
-        failure_to_proof_url: None,
-    };
-    let oidc = site.state.oidc().await.unwrap();
-    oidc.provider.agencies.put(&agency).await.unwrap();
+    let agency = ial2_agency("benefits", "Benefits Portal", &["email"]);
+    register(&site, &agency).await;
     // Given a signed-in person whom the agency asks for a verified identity with a selfie
     let (mut b, _) = {
         let mut b = Browser::new(&site);
@@ -1484,33 +1466,41 @@ async fn given_an_agency_asking_for_a_facial_match_then_a_selfie_is_required_and
     assert_eq!(done.location(), "/authorize/resume");
 }
 
-/// An agency registered for verified identities, with PKCE, that receives the SSN.
-async fn ial2_agency(site: &Site) {
-    use passerelle::oidc::agency::{AalSetting, Agency};
-    use passerelle::oidc::jose::Alg;
-    let agency = Agency {
-        client_id: "urn:gov:test:tax".into(),
-        name: "Tax Portal".into(),
-        agency_id: "tax".into(),
+/// An agency registered for verified identities, with PKCE: `urn:gov:test:<id>`, sending
+/// people back to `https://<id>.example.gov/callback`.
+fn ial2_agency(id: &str, name: &str, scopes: &[&str]) -> passerelle::oidc::agency::Agency {
+    passerelle::oidc::agency::Agency {
+        client_id: format!("urn:gov:test:{id}"),
+        name: name.into(),
+        agency_id: id.into(),
         ial: 2,
-        default_aal: AalSetting::Default,
+        default_aal: passerelle::oidc::agency::AalSetting::Default,
         keys: vec![],
         jwks_uri: None,
-        redirect_uris: vec!["https://tax.example.gov/callback".into()],
+        redirect_uris: vec![format!("https://{id}.example.gov/callback")],
         post_logout_redirect_uris: vec![],
-        scopes: vec![
-            "email".into(),
-            "profile".into(),
-            "address".into(),
-            "social_security_number".into(),
-        ],
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         pkce: true,
-        id_token_alg: Alg::RS256,
+        id_token_alg: passerelle::oidc::jose::Alg::RS256,
         push_notification_url: None,
         failure_to_proof_url: None,
-    };
+    }
+}
+
+/// Registers `agency` with the site's provider.
+async fn register(site: &Site, agency: &passerelle::oidc::agency::Agency) {
     let oidc = site.state.oidc().await.unwrap();
-    oidc.provider.agencies.put(&agency).await.unwrap();
+    oidc.provider.agencies.put(agency).await.unwrap();
+}
+
+/// The tax agency, which receives the SSN.
+async fn register_tax(site: &Site) {
+    let tax = ial2_agency(
+        "tax",
+        "Tax Portal",
+        &["email", "profile", "address", "social_security_number"],
+    );
+    register(site, &tax).await;
 }
 
 /// The tax agency's authorize URL for `acr` with this S256 challenge.
@@ -1531,6 +1521,23 @@ fn tax_request(acr: &str, challenge: &str) -> String {
     ])
     .unwrap();
     format!("/authorize?{query}")
+}
+
+/// Signs out, starts the tax agency's request for `acr` and types the password on the
+/// sign-in page it leads to; returns the answer and the PKCE verifier.
+async fn password_at_agency(
+    b: &mut Browser<'_>,
+    email: &str,
+    acr: &str,
+) -> (Answer, openidconnect::PkceCodeVerifier) {
+    let (challenge, verifier) = openidconnect::PkceCodeChallenge::new_random_sha256();
+    b.post("/sign-out", &[]).await;
+    let start = b.get(&tax_request(acr, challenge.as_str())).await;
+    b.follow(start).await;
+    let answer = b
+        .post("/sign-in", &[("email", email), ("password", GOOD)])
+        .await;
+    (answer, verifier)
 }
 
 /// What the agency holds after redeeming `code`: the ID token's claims and userinfo.
@@ -1610,7 +1617,7 @@ async fn given_a_remembered_browser_when_an_agency_asks_for_a_verified_identity_
     const AAL2: &str = "http://idmanagement.gov/ns/assurance/aal/2";
     let site = site_with_clock();
     let p = proofing(&site);
-    ial2_agency(&site).await;
+    register_tax(&site).await;
     // Given Ada, verified, who signed in with "remember this browser", then signed out
     let ada = person("Ada", "D12121212");
     let (mut b, secret, _) = verified(&site, &p, "ada.remembered@example.gov", &ada).await;
@@ -1633,23 +1640,14 @@ async fn given_a_remembered_browser_when_an_agency_asks_for_a_verified_identity_
     .await;
     assert!(b.cookies.contains_key("__Host-remember"));
     site.advance(30);
-    b.post("/sign-out", &[]).await;
 
     // When the agency asks for a verified identity and she types her password,
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let start = b
-        .get(&tax_request(
-            "urn:acr.login.gov:verified",
-            challenge.as_str(),
-        ))
-        .await;
-    b.follow(start).await;
-    let signed_in = b
-        .post(
-            "/sign-in",
-            &[("email", "ada.remembered@example.gov"), ("password", GOOD)],
-        )
-        .await;
+    let (signed_in, verifier) = password_at_agency(
+        &mut b,
+        "ada.remembered@example.gov",
+        "urn:acr.login.gov:verified",
+    )
+    .await;
     // then the remembered browser does not stand in: the factor step comes first,
     assert_eq!(
         signed_in.location(),
@@ -1681,21 +1679,12 @@ async fn given_a_remembered_browser_when_an_agency_asks_for_a_verified_identity_
     assert_eq!(id_token["acr"], "urn:acr.login.gov:verified");
 
     // And when the remembered browser already signed her in for a default request,
-    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
-    b.post("/sign-out", &[]).await;
-    let start = b
-        .get(&tax_request(
-            "urn:acr.login.gov:auth-only",
-            challenge.as_str(),
-        ))
-        .await;
-    b.follow(start).await;
-    let signed_in = b
-        .post(
-            "/sign-in",
-            &[("email", "ada.remembered@example.gov"), ("password", GOOD)],
-        )
-        .await;
+    let (signed_in, _) = password_at_agency(
+        &mut b,
+        "ada.remembered@example.gov",
+        "urn:acr.login.gov:auth-only",
+    )
+    .await;
     assert_eq!(
         signed_in.location(),
         "/authorize/resume",
@@ -1733,7 +1722,7 @@ async fn given_a_forged_review_changing_name_and_birth_date_then_the_document_st
     use openidconnect::PkceCodeChallenge;
     let site = site_with_clock();
     let p = proofing(&site);
-    ial2_agency(&site).await;
+    register_tax(&site).await;
     // Given Ada, whose ID says Ada Quintessa, born 1979-03-09, of 42 Proofing Way, at the review
     let ada = person("Ada", "D45454545");
     let mut b = newcomer(&site, "ada.review@example.gov").await;
@@ -1945,28 +1934,11 @@ async fn given_one_ssn_tried_from_two_accounts_then_the_eleventh_try_in_an_hour_
 #[tokio::test]
 async fn given_an_agency_waiting_when_the_person_stops_after_a_failure_then_they_go_to_its_failure_to_proof_page()
  {
-    use passerelle::oidc::agency::{AalSetting, Agency};
-    use passerelle::oidc::jose::Alg;
     let site = site_with_clock();
     let p = proofing(&site);
-    let mut agency = Agency {
-        client_id: "urn:gov:test:housing".into(),
-        name: "Housing Portal".into(),
-        agency_id: "housing".into(),
-        ial: 2,
-        default_aal: AalSetting::Default,
-        keys: vec![],
-        jwks_uri: None,
-        redirect_uris: vec!["https://housing.example.gov/callback".into()],
-        post_logout_redirect_uris: vec![],
-        scopes: vec!["email".into(), "profile".into()],
-        pkce: true,
-        id_token_alg: Alg::RS256,
-        push_notification_url: None,
-        failure_to_proof_url: Some("https://housing.example.gov/other-ways".into()),
-    };
-    let oidc = site.state.oidc().await.unwrap();
-    oidc.provider.agencies.put(&agency).await.unwrap();
+    let mut agency = ial2_agency("housing", "Housing Portal", &["email", "profile"]);
+    agency.failure_to_proof_url = Some("https://housing.example.gov/other-ways".into());
+    register(&site, &agency).await;
     // Given a signed-in person whom the agency asks for a verified identity,
     let mut b = Browser::new(&site);
     sign_up_with_app(&mut b, "", "stops@example.gov").await;
@@ -2030,7 +2002,7 @@ async fn given_an_agency_waiting_when_the_person_stops_after_a_failure_then_they
     );
     // and an agency without such a page hears access_denied with its state.
     agency.failure_to_proof_url = None;
-    oidc.provider.agencies.put(&agency).await.unwrap();
+    register(&site, &agency).await;
     b.get(&format!(
         "/authorize?{}",
         query("second-state-of-the-agency-01")
@@ -2204,28 +2176,10 @@ async fn given_a_letter_not_entered_when_10_days_pass_then_one_reminder_in_the_p
 #[tokio::test]
 async fn given_an_identity_verified_without_a_selfie_when_an_agency_requires_a_facial_match_then_it_is_refused_clearly()
  {
-    use passerelle::oidc::agency::{AalSetting, Agency};
-    use passerelle::oidc::jose::Alg;
     let site = site_with_clock();
     let p = proofing(&site);
-    let agency = Agency {
-        client_id: "urn:gov:test:passports".into(),
-        name: "Passport Office".into(),
-        agency_id: "passports".into(),
-        ial: 2,
-        default_aal: AalSetting::Default,
-        keys: vec![],
-        jwks_uri: None,
-        redirect_uris: vec!["https://passports.example.gov/callback".into()],
-        post_logout_redirect_uris: vec![],
-        scopes: vec!["email".into(), "profile".into()],
-        pkce: true,
-        id_token_alg: Alg::RS256,
-        push_notification_url: None,
-        failure_to_proof_url: None,
-    };
-    let oidc = site.state.oidc().await.unwrap();
-    oidc.provider.agencies.put(&agency).await.unwrap();
+    let agency = ial2_agency("passports", "Passport Office", &["email", "profile"]);
+    register(&site, &agency).await;
     // Given a person verified by phone, without a selfie,
     let (mut b, _, _) = verified(
         &site,
