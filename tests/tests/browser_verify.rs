@@ -73,9 +73,13 @@ async fn a_newcomer_verifies_their_identity_for_the_demo_agency(lang: &str) {
     browser.click_button(m.t("verify-continue")).await;
     journey.arrive("/verify/review").await;
     let review: String = browser
-        .eval("document.querySelector('input[name=given_name]').value")
+        .eval("document.querySelector('.summary-list strong').textContent")
         .await;
-    assert_eq!(review, "Grace", "the ID's details, ready to check");
+    assert_eq!(review, "Grace", "the ID's details, shown as read");
+    let editable: bool = browser
+        .eval("document.querySelector('input[name=given_name]') !== null")
+        .await;
+    assert!(!editable, "what the ID says cannot be changed here");
     browser.click_button(m.t("verify-review-submit")).await;
     moved_on_to(&mut journey, "/verify/address").await;
 
