@@ -1,8 +1,10 @@
 //! Duplicate identities without decryption (IDV-6): one account per person, found by keyed
 //! fingerprints of the SSN and of the normalised name + ZIP5 + birth year. Each
-//! fingerprint has a claim item naming the account that holds it; claiming is one
-//! transaction of conditional puts, so of two accounts racing with the same SSN exactly
-//! one wins. The account keeps a pointer to each of its claims, so they can be released
+//! fingerprint has a claim item naming the account that holds it, taken only when a
+//! verification completes (IDV-10: the personal key is issued), never while one is under
+//! way, so an abandoned or expired flow holds none and cannot squat an SSN; the checks
+//! page only [`Duplicates::check`]s. Claiming is one transaction of conditional puts, so
+//! of two accounts racing with the same SSN exactly one wins. The account keeps a pointer to each of its claims, so they can be released
 //! (by the account deletion too) without the PII.
 //!
 //! The fingerprints are MACs made **inside the key service** ([`KeyService::mac`], purposes
@@ -247,6 +249,25 @@ impl Duplicates {
         }
     }
 
+    /// Whether another account already holds `pii`'s SSN or person, without claiming
+    /// anything: the checks page says so early, while claims are taken only when the
+    /// verification completes ([`Duplicates::claim`] at the password step), so that an
+    /// abandoned flow holds none. Two key-service calls and two reads.
+    pub async fn check(&self, user_id: &str, pii: &Pii) -> Result<(), DuplicateError> {
+        for kind in Kind::ALL {
+            let fp = self
+                .fingerprint(kind, pii)
+                .await?
+                .ok_or(DuplicateError::Incomplete)?;
+            if let Some(claim) = self.store.get(&kind.claim_key(&fp)).await?
+                && claim.str("user") != Some(user_id)
+            {
+                return Err(kind.error());
+            }
+        }
+        Ok(())
+    }
+
     /// Releases the account's claims (a failed or abandoned verification). The PII is not
     /// needed: the account's pointers name the fingerprints.
     pub async fn release(&self, user_id: &str) -> Result<(), DuplicateError> {
@@ -346,6 +367,28 @@ mod tests {
         let stored = w.stored_bytes().await;
         assert_eq!(found(&stored, "900112233"), None);
         assert_eq!(found(&stored, "zyxwvutsra"), None);
+    }
+
+    #[tokio::test]
+    async fn given_a_claim_when_checked_then_only_another_account_is_told() {
+        let w = world().await;
+        let (a, b) = (
+            w.account("one@example.gov").await,
+            w.account("two@example.gov").await,
+        );
+        // Nothing claimed: both pass, and checking claims nothing
+        w.duplicates.check(&a, &sample_pii()).await.unwrap();
+        w.duplicates.check(&b, &sample_pii()).await.unwrap();
+        assert_eq!(w.duplicates.ssn_holder(&sample_pii()).await.unwrap(), None);
+        // Once a holds them, a still passes and b is told which
+        w.duplicates.claim(&a, &sample_pii()).await.unwrap();
+        w.duplicates.check(&a, &sample_pii()).await.unwrap();
+        let ssn = w.duplicates.check(&b, &sample_pii()).await;
+        assert!(matches!(ssn, Err(DuplicateError::Ssn)), "{ssn:?}");
+        let mut other_ssn = sample_pii();
+        other_ssn.ssn = "900998877".into();
+        let person = w.duplicates.check(&b, &other_ssn).await;
+        assert!(matches!(person, Err(DuplicateError::Person)), "{person:?}");
     }
 
     #[tokio::test]
