@@ -45,6 +45,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "the KMS key id, ARN or alias that wraps data keys (aws, required)",
     ),
     (
+        "PASSERELLE_KMS_MAC_KEY_ID",
+        "the key id, ARN or alias of a KMS HMAC_256 key (usage GENERATE_VERIFY_MAC), not the envelope key: it makes the SSN and person fingerprints and the password pepper (aws, required)",
+    ),
+    (
         "PASSERELLE_NOTIFY_QUEUE_URL",
         "the SQS queue URL for outgoing mail and SMS (aws, required)",
     ),
@@ -119,6 +123,8 @@ pub struct EmbeddedConfig {
 pub struct AwsConfig {
     pub table: String,
     pub kms_key_id: String,
+    /// The HMAC key of [`crate::keys::KeyService::mac`].
+    pub kms_mac_key_id: String,
     pub notify_queue_url: String,
     pub proofing_queue_url: String,
     /// The proofing queue's `maxReceiveCount` (its redrive policy).
@@ -270,6 +276,10 @@ impl Config {
                 }
                 let table = env.required("PASSERELLE_TABLE")?;
                 let kms_key_id = env.required("PASSERELLE_KMS_KEY_ID")?;
+                let kms_mac_key_id = env.required("PASSERELLE_KMS_MAC_KEY_ID")?;
+                if !is_kms_key_name(&kms_mac_key_id) || kms_mac_key_id == kms_key_id {
+                    return Err(env.bad("PASSERELLE_KMS_MAC_KEY_ID"));
+                }
                 let proofing_queue_url = env.required("PASSERELLE_PROOFING_QUEUE_URL")?;
                 if !is_http_url(&proofing_queue_url) {
                     return Err(env.bad("PASSERELLE_PROOFING_QUEUE_URL"));
@@ -279,6 +289,7 @@ impl Config {
                 Backend::Aws(AwsConfig {
                     table,
                     kms_key_id,
+                    kms_mac_key_id,
                     notify_queue_url,
                     proofing_queue_url,
                     proofing_max_receives,
@@ -298,6 +309,20 @@ impl Config {
             log_format,
         })
     }
+}
+
+/// A KMS key id (`1234abcd-…`, `mrk-…`), key ARN, alias name or alias ARN: one word of
+/// letters, digits and `-_/:.`, no spaces. What KMS then says of it is its own check.
+fn is_kms_key_name(s: &str) -> bool {
+    let word = !s.is_empty()
+        && s.len() <= 2048
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_/:.".contains(&b));
+    let id = s.len() == 36 && s.bytes().filter(|&b| b == b'-').count() == 4;
+    word && (id
+        || s.starts_with("mrk-")
+        || s.starts_with("alias/")
+        || (s.starts_with("arn:aws") && s.contains(":kms:")))
 }
 
 /// The identity-proofing vendors: where the worker calls them, how long it waits, and the
@@ -467,6 +492,7 @@ mod tests {
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
             ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
+            ("PASSERELLE_KMS_MAC_KEY_ID", "alias/passerelle-mac"),
             (
                 "PASSERELLE_PROOFING_QUEUE_URL",
                 "http://127.0.0.1:5000/123/proofing",
@@ -483,6 +509,50 @@ mod tests {
     }
 
     #[test]
+    fn aws_without_a_usable_mac_key_names_it() {
+        let base = [
+            ("PASSERELLE_BACKEND", "aws"),
+            (
+                "PASSERELLE_NOTIFY_QUEUE_URL",
+                "http://127.0.0.1:5000/123/notify",
+            ),
+            ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
+            ("PASSERELLE_TABLE", "passerelle"),
+            ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
+            (
+                "PASSERELLE_PROOFING_QUEUE_URL",
+                "http://127.0.0.1:5000/123/proofing",
+            ),
+        ];
+        // Missing
+        let err = Config::from_vars(&vars(&base)).unwrap_err();
+        assert_eq!(err.variable, "PASSERELLE_KMS_MAC_KEY_ID");
+        assert!(err.to_string().contains("HMAC_256"), "{err}");
+        // Not a key name, or the envelope key (which makes no MAC)
+        for bad in ["", "my mac key", "passerelle-mac", "alias/passerelle"] {
+            let mut with = base.to_vec();
+            with.push(("PASSERELLE_KMS_MAC_KEY_ID", bad));
+            let err = Config::from_vars(&vars(&with)).unwrap_err();
+            assert_eq!(err.variable, "PASSERELLE_KMS_MAC_KEY_ID", "{bad:?}");
+        }
+        // Ids, ARNs and aliases are accepted
+        for good in [
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "mrk-1234abcd12ab34cd56ef1234567890ab",
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "alias/passerelle-prod-mac",
+        ] {
+            let mut with = base.to_vec();
+            with.push(("PASSERELLE_KMS_MAC_KEY_ID", good));
+            let cfg = Config::from_vars(&vars(&with)).unwrap();
+            let Backend::Aws(aws) = cfg.backend else {
+                unreachable!()
+            };
+            assert_eq!(aws.kms_mac_key_id, good);
+        }
+    }
+
+    #[test]
     fn aws_without_the_proofing_queue_names_it() {
         let err = Config::from_vars(&vars(&[
             ("PASSERELLE_BACKEND", "aws"),
@@ -493,6 +563,7 @@ mod tests {
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
             ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
+            ("PASSERELLE_KMS_MAC_KEY_ID", "alias/passerelle-mac"),
         ]))
         .unwrap_err();
         assert_eq!(err.variable, "PASSERELLE_PROOFING_QUEUE_URL");

@@ -176,7 +176,20 @@ pub async fn site_on_moto() -> Site {
     let manual = Arc::new(ManualClock::at_ms(1_800_000_000_000));
     let clock: Arc<dyn Clock> = manual.clone();
     let random: Arc<dyn passerelle::random::Random> = Arc::new(OsRandom);
-    let keys: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(clients.kms.clone(), &key_id));
+    let mac_key = clients
+        .kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+        .send()
+        .await
+        .unwrap();
+    let mac_key_id = mac_key.key_metadata().unwrap().key_id().to_owned();
+    let keys: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(
+        clients.kms.clone(),
+        &key_id,
+        &mac_key_id,
+    ));
     let dir = tempfile::tempdir().unwrap();
     let db = passerelle::sqlite::Db::in_dir(dir.path()).unwrap();
     let outbox = passerelle::notify::outbox::Outbox::new(db.clone(), Arc::clone(&clock));
