@@ -622,8 +622,8 @@ async fn the_idle_warning_keep_alive_extends_the_session() {
         .post("/session/keep-alive", &[("return_to", "/account/history")])
         .await;
     assert_eq!(back.location(), "/account/history");
-    // And a timed-out page's "sign out" link ends the session for good
-    let ended = b.get("/session/timeout").await;
+    // And the warning's timeout form (posted with the token at zero) ends it for good
+    let ended = b.post("/session/timeout", &[]).await;
     assert!(
         ended.body.contains("Your session has ended"),
         "{}",

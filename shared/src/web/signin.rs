@@ -22,7 +22,7 @@ use super::error::WebError;
 use super::forms::{FormErrors, client_ip};
 use super::mfa::{REMEMBER_COOKIE, complete_sign_in};
 use super::page::{Page, render};
-use super::session::{AnySession, see_other_with, session_cookie};
+use super::session::{AnySession, see_other_with, session_cookie, token_of};
 use crate::account::accounts::{AccountError, AccountStatus};
 use crate::account::email::EmailAddress;
 use crate::ratelimit::{SIGN_IN_FAILURES, compound_subject};
@@ -112,6 +112,11 @@ async fn submit(
     {
         Ok(account) => {
             services.limiter.reset(&SIGN_IN_FAILURES, &subject).await?;
+            // A session this browser still holds (an agency's prompt=login, a second
+            // sign-in) ends: the new one replaces it rather than leaving it behind.
+            if let Some(old) = token_of(&headers) {
+                services.sessions.end(&old).await?;
+            }
             // The password opens a pending session only: the factor step (or, for an
             // account without a factor yet, factor set-up) completes the sign-in.
             let (token, pending) = services.sessions.start_pending(&account.id).await?;
