@@ -1,5 +1,7 @@
-//! Sessions in the browser (issue 17, item 7): a link never ends a session —
-//! `GET /session/timeout` only shows a page, ending takes a POST with the CSRF token.
+//! Sessions in the browser (issue 17, items 7 and 8): a link never ends a session —
+//! `GET /session/timeout` only shows a page, ending takes a POST with the CSRF token —
+//! and the CSRF token changes with the session's privilege (password step, sign-in,
+//! factor asked again, sign-out), so a token seen before is refused after.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -7,7 +9,7 @@ mod support;
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use support::{Answer, Browser, sign_up_with_app, site_with_clock};
+use support::{Answer, Browser, GOOD, sign_up_with_app, site_with_clock};
 use tower::ServiceExt;
 
 /// A request from `b`'s cookies as another site's link or form would send it.
@@ -114,4 +116,88 @@ async fn a_link_to_the_timeout_page_ends_nothing_and_the_form_post_ends_the_sess
         "{}",
         after.body
     );
+}
+
+/// Posts the language form with `token` as the CSRF field.
+async fn language_with(b: &mut Browser<'_>, token: &str) -> StatusCode {
+    let saved = b.csrf.replace(token.to_owned());
+    let answer = b
+        .post("/language", &[("lang", "en"), ("return_to", "/")])
+        .await;
+    b.csrf = saved;
+    answer.status
+}
+
+#[tokio::test]
+async fn a_csrf_token_from_before_a_privilege_change_is_refused_after_it() {
+    let site = site_with_clock();
+    let mut owner = Browser::new(&site);
+    let secret = sign_up_with_app(&mut owner, "", "noa@example.gov").await;
+    // Given a browser that saw the sign-in page's token
+    let mut b = Browser::new(&site);
+    b.get("/sign-in").await;
+    let anonymous = b.csrf.clone().unwrap();
+    assert_eq!(
+        language_with(&mut b, &anonymous).await,
+        StatusCode::SEE_OTHER
+    );
+    // When the password is accepted (a pending session), that token is refused
+    let step = b
+        .post(
+            "/sign-in",
+            &[("email", "noa@example.gov"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(step.location(), "/sign-in/factor");
+    assert_eq!(
+        language_with(&mut b, &anonymous).await,
+        StatusCode::FORBIDDEN
+    );
+    // And the factor step's token is refused once the sign-in completes
+    b.get("/sign-in/totp").await;
+    let pending = b.csrf.clone().unwrap();
+    let done = b
+        .post(
+            "/sign-in/totp",
+            &[("code", &site.totp(&secret)), ("return_to", "")],
+        )
+        .await;
+    assert_eq!(done.location(), "/account");
+    assert_eq!(language_with(&mut b, &pending).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        language_with(&mut b, &anonymous).await,
+        StatusCode::FORBIDDEN
+    );
+    // And the signed-in token is refused after the factor is asked again
+    site.advance(30);
+    b.get("/account").await;
+    let signed_in = b.csrf.clone().unwrap();
+    assert_eq!(
+        language_with(&mut b, &signed_in).await,
+        StatusCode::SEE_OTHER
+    );
+    b.get("/sign-in/totp").await;
+    let before_step_up = b.csrf.clone().unwrap();
+    let again = b
+        .post(
+            "/sign-in/totp",
+            &[("code", &site.totp(&secret)), ("return_to", "/account")],
+        )
+        .await;
+    assert_eq!(again.location(), "/account");
+    assert_eq!(
+        language_with(&mut b, &before_step_up).await,
+        StatusCode::FORBIDDEN
+    );
+    // And the last signed-in token is refused after signing out
+    let page = b.get("/account").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let last = b.csrf.clone().unwrap();
+    let out = b.post("/sign-out", &[]).await;
+    assert_eq!(out.location(), "/sign-in?signed_out=1");
+    assert_eq!(language_with(&mut b, &last).await, StatusCode::FORBIDDEN);
+    // Then the pages after each change carry the new token, which works
+    b.get("/sign-in?signed_out=1").await;
+    let fresh = b.csrf.clone().unwrap();
+    assert_eq!(language_with(&mut b, &fresh).await, StatusCode::SEE_OTHER);
 }

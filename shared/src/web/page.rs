@@ -107,6 +107,12 @@ impl Page {
         self.csrf.form_value()
     }
 
+    /// A new CSRF token for this browser, before rendering a page whose request changed
+    /// the session's privilege (the forms it renders then carry the new token).
+    pub fn rotate_csrf(&self) {
+        self.csrf.rotate();
+    }
+
     /// The content-hashed URL of an embedded static file: `app.css` → `/static/app.1a2b….css`.
     pub fn asset(&self, name: &str) -> &'static str {
         assets::path(name)

@@ -303,6 +303,7 @@ async fn time_out(
     if let Some(token) = token_of(&headers) {
         state.account_services().await?.sessions.end(&token).await?;
     }
+    page.rotate_csrf();
     let mut response = timed_out_page(page)?;
     response
         .headers_mut()
