@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::proxies::TrustedProxies;
+
 /// Every variable Passerelle reads, with what it accepts (shown in errors and docs).
 pub const VARIABLES: &[(&str, &str)] = &[
     ("PASSERELLE_BACKEND", "`embedded` (default) or `aws`"),
@@ -31,6 +33,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "PASSERELLE_SESSION_IDLE_SECS",
         "the idle timeout of sessions in seconds, 30 to 3600 (default 900, ACC-3; shorter only for tests of the warning)",
+    ),
+    (
+        "PASSERELLE_TRUSTED_PROXIES",
+        "comma-separated addresses or CIDR ranges of the proxies in front of the site whose `X-Forwarded-For` is believed, such as `10.0.0.0/8` (default none: the client is API Gateway's source address, or the socket's)",
     ),
     (
         "PASSERELLE_QUEUE_MAX_RECEIVES",
@@ -92,6 +98,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The sessions' idle timeout (ACC-3: 15 minutes).
     pub session_idle_secs: i64,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +242,12 @@ impl Config {
             Some(_) => return Err(env.bad("PASSERELLE_LOG_FORMAT")),
         };
         let session_idle_secs = env.number("PASSERELLE_SESSION_IDLE_SECS", 900, 30..=3600)?;
+        let trusted_proxies = match env.get("PASSERELLE_TRUSTED_PROXIES") {
+            None => TrustedProxies::none(),
+            Some(v) => {
+                TrustedProxies::parse(v).ok_or_else(|| env.bad("PASSERELLE_TRUSTED_PROXIES"))?
+            }
+        };
         let log_filter = env.get("PASSERELLE_LOG").unwrap_or("info").to_owned();
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(env.bad("PASSERELLE_LOG"));
@@ -291,6 +305,7 @@ impl Config {
         };
         Ok(Self {
             session_idle_secs,
+            trusted_proxies,
             backend,
             listen,
             public_url,
@@ -420,6 +435,25 @@ mod tests {
             matches!(cfg.backend, Backend::Embedded(ref e) if e.data_dir.ends_with(".passerelle"))
         );
         assert_eq!(cfg.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn trusted_proxies_are_none_unless_set_and_a_bad_list_names_the_variable() {
+        let cfg = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(cfg.trusted_proxies, TrustedProxies::none());
+        let cfg = Config::from_vars(&vars(&[
+            ("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32"),
+        ]))
+        .unwrap();
+        assert!(cfg.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
+        for (var, bad) in [
+            ("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("PASSERELLE_TRUSTED_PROXIES", "my-proxy"),
+        ] {
+            let err = Config::from_vars(&vars(&[(var, bad)])).unwrap_err();
+            assert_eq!(err.variable, var);
+            assert!(err.to_string().starts_with(&format!("{var}=")), "{err}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod account;
 pub mod account_reset;
 pub mod account_state;
 pub mod assets;
+pub mod client;
 pub mod cookies;
 pub mod csrf;
 pub mod device;
@@ -81,6 +82,9 @@ pub struct WebState {
     pub api: crate::api::ApiState,
     /// Identity verification, built on first use (see [`verify::services`]).
     pub idv: Arc<verify::IdvCell>,
+    /// Proxies whose `X-Forwarded-For` names the client (`PASSERELLE_TRUSTED_PROXIES`,
+    /// [`client`]); none by default.
+    pub trusted_proxies: crate::proxies::TrustedProxies,
 }
 
 impl WebState {
@@ -100,18 +104,22 @@ impl WebState {
                 SessionPolicy::default(),
             )),
             idv: Arc::new(verify::IdvCell::default()),
+            trusted_proxies: crate::proxies::TrustedProxies::none(),
         }
     }
 
     /// The state a function or the local stack serves from its configuration: the public
-    /// URL and the session timings (`PASSERELLE_SESSION_IDLE_SECS`).
+    /// URL, the session timings (`PASSERELLE_SESSION_IDLE_SECS`), the trusted proxies
+    /// (`PASSERELLE_TRUSTED_PROXIES`).
     pub fn from_config(
         services: Arc<Services>,
         config: &crate::config::Config,
         dev_outbox: bool,
     ) -> Self {
-        Self::new(services, config.public_url.clone(), dev_outbox)
-            .with_session_policy(SessionPolicy::with_idle_secs(config.session_idle_secs))
+        let mut state = Self::new(services, config.public_url.clone(), dev_outbox)
+            .with_session_policy(SessionPolicy::with_idle_secs(config.session_idle_secs));
+        state.trusted_proxies = config.trusted_proxies.clone();
+        state
     }
 
     /// The same state with another argon2 cost: tests use a cheap one.
