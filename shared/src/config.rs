@@ -39,6 +39,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "comma-separated addresses or CIDR ranges of the proxies in front of the site whose `X-Forwarded-For` is believed, such as `10.0.0.0/8` (default none: the client is API Gateway's source address, or the socket's)",
     ),
     (
+        "PASSERELLE_CDN",
+        "`cloudfront` when a CloudFront distribution that sets its viewer headers is the only way to the site, so the approximate place in history and device lists comes from them (default none: no place is shown)",
+    ),
+    (
         "PASSERELLE_QUEUE_MAX_RECEIVES",
         "receives before a message moves to the dead-letter queue, 1 to 1000 (embedded; default 5)",
     ),
@@ -100,6 +104,18 @@ pub struct Config {
     pub session_idle_secs: i64,
     /// Proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: TrustedProxies,
+    /// The CDN in front, whose headers say where a request comes from (none by default).
+    pub cdn: Cdn,
+}
+
+/// A CDN in front of the site that the deployment trusts for the viewer's place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Cdn {
+    /// Nothing trusted: no place is recorded.
+    #[default]
+    None,
+    /// CloudFront, which sets `CloudFront-Viewer-City` / `-Country(-Name)` itself.
+    CloudFront,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,6 +264,11 @@ impl Config {
                 TrustedProxies::parse(v).ok_or_else(|| env.bad("PASSERELLE_TRUSTED_PROXIES"))?
             }
         };
+        let cdn = match env.get("PASSERELLE_CDN") {
+            None => Cdn::None,
+            Some("cloudfront") => Cdn::CloudFront,
+            Some(_) => return Err(env.bad("PASSERELLE_CDN")),
+        };
         let log_filter = env.get("PASSERELLE_LOG").unwrap_or("info").to_owned();
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(env.bad("PASSERELLE_LOG"));
@@ -306,6 +327,7 @@ impl Config {
         Ok(Self {
             session_idle_secs,
             trusted_proxies,
+            cdn,
             backend,
             listen,
             public_url,
@@ -438,17 +460,21 @@ mod tests {
     }
 
     #[test]
-    fn trusted_proxies_are_none_unless_set_and_a_bad_list_names_the_variable() {
+    fn trusted_proxies_and_the_cdn_are_off_unless_set_and_bad_values_name_the_variable() {
         let cfg = Config::from_vars(&vars(&[])).unwrap();
         assert_eq!(cfg.trusted_proxies, TrustedProxies::none());
+        assert_eq!(cfg.cdn, Cdn::None);
         let cfg = Config::from_vars(&vars(&[
             ("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32"),
+            ("PASSERELLE_CDN", "cloudfront"),
         ]))
         .unwrap();
         assert!(cfg.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
+        assert_eq!(cfg.cdn, Cdn::CloudFront);
         for (var, bad) in [
             ("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/40"),
             ("PASSERELLE_TRUSTED_PROXIES", "my-proxy"),
+            ("PASSERELLE_CDN", "akamai"),
         ] {
             let err = Config::from_vars(&vars(&[(var, bad)])).unwrap_err();
             assert_eq!(err.variable, var);

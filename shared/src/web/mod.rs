@@ -85,6 +85,9 @@ pub struct WebState {
     /// Proxies whose `X-Forwarded-For` names the client (`PASSERELLE_TRUSTED_PROXIES`,
     /// [`client`]); none by default.
     pub trusted_proxies: crate::proxies::TrustedProxies,
+    /// The CDN whose headers give the viewer's place (`PASSERELLE_CDN`, [`device`]);
+    /// none by default, and then no place is recorded.
+    pub cdn: crate::config::Cdn,
 }
 
 impl WebState {
@@ -105,12 +108,13 @@ impl WebState {
             )),
             idv: Arc::new(verify::IdvCell::default()),
             trusted_proxies: crate::proxies::TrustedProxies::none(),
+            cdn: crate::config::Cdn::None,
         }
     }
 
     /// The state a function or the local stack serves from its configuration: the public
     /// URL, the session timings (`PASSERELLE_SESSION_IDLE_SECS`), the trusted proxies
-    /// (`PASSERELLE_TRUSTED_PROXIES`).
+    /// (`PASSERELLE_TRUSTED_PROXIES`) and CDN (`PASSERELLE_CDN`).
     pub fn from_config(
         services: Arc<Services>,
         config: &crate::config::Config,
@@ -119,6 +123,7 @@ impl WebState {
         let mut state = Self::new(services, config.public_url.clone(), dev_outbox)
             .with_session_policy(SessionPolicy::with_idle_secs(config.session_idle_secs));
         state.trusted_proxies = config.trusted_proxies.clone();
+        state.cdn = config.cdn;
         state
     }
 
@@ -172,8 +177,9 @@ fn routes(state: &WebState) -> Router<WebState> {
 }
 
 /// The site. Middleware, outermost first:
-/// request id and access log → security headers and CSP nonce → language (strips the
-/// URL prefix, so it runs before routing) → CSRF token → error pages → CSRF guard → routes.
+/// request id and access log → security headers and CSP nonce → CDN viewer headers
+/// dropped unless that CDN is trusted → language (strips the URL prefix, so it runs
+/// before routing) → CSRF token → error pages → CSRF guard → routes.
 pub fn router(state: WebState) -> Router {
     let inner = routes(&state)
         .fallback(error::not_found)
@@ -182,6 +188,10 @@ pub fn router(state: WebState) -> Router {
     let site = ServiceBuilder::new()
         .layer(from_fn_with_state(state.clone(), request_id::request_id))
         .layer(from_fn_with_state(state.clone(), headers::security_headers))
+        .layer(from_fn_with_state(
+            state.clone(),
+            device::trusted_place_only,
+        ))
         .layer(from_fn(locale::route_by_language))
         .layer(from_fn_with_state(state.clone(), csrf::issue))
         .layer(from_fn(error::render_errors))

@@ -159,6 +159,7 @@ impl Stack {
             log_format: LogFormat::Text,
             session_idle_secs: 900,
             trusted_proxies: Default::default(),
+            cdn: Default::default(),
         };
         let services = Arc::new(
             Services::embedded(
