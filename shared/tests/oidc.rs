@@ -949,6 +949,8 @@ async fn a_remembered_browser_is_honoured_by_default_and_refused_for_aal2_and_ph
     )
     .await;
     site.advance(30);
+    // (the sign-in came with a new CSRF token: a page first, then its sign-out form)
+    b.get("/account").await;
     b.post("/sign-out", &[]).await;
 
     // When an agency asks with the default AAL, the password on this browser is enough;
