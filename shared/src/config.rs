@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::proxies::TrustedProxies;
+
 /// Every variable Passerelle reads, with what it accepts (shown in errors and docs).
 pub const VARIABLES: &[(&str, &str)] = &[
     ("PASSERELLE_BACKEND", "`embedded` (default) or `aws`"),
@@ -31,6 +33,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "PASSERELLE_SESSION_IDLE_SECS",
         "the idle timeout of sessions in seconds, 30 to 3600 (default 900, ACC-3; shorter only for tests of the warning)",
+    ),
+    (
+        "PASSERELLE_TRUSTED_PROXIES",
+        "comma-separated addresses or CIDR ranges of the proxies in front of the site whose `X-Forwarded-For` is believed, such as `10.0.0.0/8` (default none: the client is API Gateway's source address, or the socket's)",
+    ),
+    (
+        "PASSERELLE_CDN",
+        "`cloudfront` when a CloudFront distribution that sets its viewer headers is the only way to the site, so the approximate place in history and device lists comes from them (default none: no place is shown)",
     ),
     (
         "PASSERELLE_QUEUE_MAX_RECEIVES",
@@ -96,6 +106,20 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The sessions' idle timeout (ACC-3: 15 minutes).
     pub session_idle_secs: i64,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: TrustedProxies,
+    /// The CDN in front, whose headers say where a request comes from (none by default).
+    pub cdn: Cdn,
+}
+
+/// A CDN in front of the site that the deployment trusts for the viewer's place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Cdn {
+    /// Nothing trusted: no place is recorded.
+    #[default]
+    None,
+    /// CloudFront, which sets `CloudFront-Viewer-City` / `-Country(-Name)` itself.
+    CloudFront,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,6 +264,17 @@ impl Config {
             Some(_) => return Err(env.bad("PASSERELLE_LOG_FORMAT")),
         };
         let session_idle_secs = env.number("PASSERELLE_SESSION_IDLE_SECS", 900, 30..=3600)?;
+        let trusted_proxies = match env.get("PASSERELLE_TRUSTED_PROXIES") {
+            None => TrustedProxies::none(),
+            Some(v) => {
+                TrustedProxies::parse(v).ok_or_else(|| env.bad("PASSERELLE_TRUSTED_PROXIES"))?
+            }
+        };
+        let cdn = match env.get("PASSERELLE_CDN") {
+            None => Cdn::None,
+            Some("cloudfront") => Cdn::CloudFront,
+            Some(_) => return Err(env.bad("PASSERELLE_CDN")),
+        };
         let log_filter = env.get("PASSERELLE_LOG").unwrap_or("info").to_owned();
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(env.bad("PASSERELLE_LOG"));
@@ -302,6 +337,8 @@ impl Config {
         };
         Ok(Self {
             session_idle_secs,
+            trusted_proxies,
+            cdn,
             backend,
             listen,
             public_url,
@@ -445,6 +482,29 @@ mod tests {
             matches!(cfg.backend, Backend::Embedded(ref e) if e.data_dir.ends_with(".passerelle"))
         );
         assert_eq!(cfg.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_cdn_are_off_unless_set_and_bad_values_name_the_variable() {
+        let cfg = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(cfg.trusted_proxies, TrustedProxies::none());
+        assert_eq!(cfg.cdn, Cdn::None);
+        let cfg = Config::from_vars(&vars(&[
+            ("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32"),
+            ("PASSERELLE_CDN", "cloudfront"),
+        ]))
+        .unwrap();
+        assert!(cfg.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
+        assert_eq!(cfg.cdn, Cdn::CloudFront);
+        for (var, bad) in [
+            ("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("PASSERELLE_TRUSTED_PROXIES", "my-proxy"),
+            ("PASSERELLE_CDN", "akamai"),
+        ] {
+            let err = Config::from_vars(&vars(&[(var, bad)])).unwrap_err();
+            assert_eq!(err.variable, var);
+            assert!(err.to_string().starts_with(&format!("{var}=")), "{err}");
+        }
     }
 
     #[test]

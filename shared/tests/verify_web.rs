@@ -269,7 +269,10 @@ async fn send_multipart(
     let mut req = Request::builder()
         .method(Method::POST)
         .uri(path)
-        .header("x-forwarded-for", b.ip)
+        .extension(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+            b.ip.parse().unwrap(),
+            50_000,
+        )))
         .header(header::COOKIE, jar.join("; "))
         .header(
             header::CONTENT_TYPE,
