@@ -43,6 +43,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "`cloudfront` when a CloudFront distribution that sets its viewer headers is the only way to the site, so the approximate place in history and device lists comes from them (default none: no place is shown)",
     ),
     (
+        "PASSERELLE_SMS_PER_HOUR",
+        "a whole number from 1 to 1000000: the deployment's ceiling on texts and calls per hour (default 1000)",
+    ),
+    (
         "PASSERELLE_QUEUE_MAX_RECEIVES",
         "receives before a message moves to the dead-letter queue, 1 to 1000 (embedded; default 5)",
     ),
@@ -106,6 +110,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The sessions' idle timeout (ACC-3: 15 minutes).
     pub session_idle_secs: i64,
+    /// RL: the deployment-wide ceiling on texts and calls per hour.
+    pub sms_per_hour: u32,
     /// Proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: TrustedProxies,
     /// The CDN in front, whose headers say where a request comes from (none by default).
@@ -275,6 +281,11 @@ impl Config {
             Some("cloudfront") => Cdn::CloudFront,
             Some(_) => return Err(env.bad("PASSERELLE_CDN")),
         };
+        let sms_per_hour = env.number(
+            "PASSERELLE_SMS_PER_HOUR",
+            crate::ratelimit::DEFAULT_SMS_PER_HOUR,
+            1..=1_000_000,
+        )?;
         let log_filter = env.get("PASSERELLE_LOG").unwrap_or("info").to_owned();
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(env.bad("PASSERELLE_LOG"));
@@ -339,6 +350,7 @@ impl Config {
             session_idle_secs,
             trusted_proxies,
             cdn,
+            sms_per_hour,
             backend,
             listen,
             public_url,

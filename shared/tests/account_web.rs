@@ -865,6 +865,80 @@ async fn a_phone_gets_codes_by_text_and_sends_are_limited() {
 }
 
 #[tokio::test]
+async fn an_account_texts_at_most_five_numbers_a_day() {
+    // Given Quinn, signing up, who asks for codes on one number after another
+    let site = site_with_clock();
+    let mut b = Browser::new(&site);
+    sign_up(&mut b, "", "quinn@example.gov", GOOD).await;
+    b.get("/mfa/phone").await;
+    let ask = |i: u32| format!("(703) 555-{:04}", 200 + i);
+    for i in 0..5 {
+        let sent = b
+            .post("/mfa/phone", &[("number", &ask(i)), ("delivery", "sms")])
+            .await;
+        assert!(
+            sent.location().starts_with("/mfa/phone/confirm?c="),
+            "{i}: {}",
+            sent.body
+        );
+        site.advance(60);
+        b.get("/mfa/phone").await;
+    }
+    // When a sixth number is asked for the same day
+    let sixth = b
+        .post("/mfa/phone", &[("number", &ask(5)), ("delivery", "sms")])
+        .await;
+    // Then it is refused with a wait, and nothing is texted to it
+    assert_eq!(
+        sixth.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        sixth.body
+    );
+    assert!(sixth.headers.contains_key(http::header::RETRY_AFTER));
+    assert!(site.mail_to("+17035550205").await.is_empty());
+    // And one of the five still gets its code
+    let again = b
+        .post("/mfa/phone", &[("number", &ask(0)), ("delivery", "sms")])
+        .await;
+    assert!(again.location().starts_with("/mfa/phone/confirm?c="));
+}
+
+#[tokio::test]
+async fn the_operators_hourly_sms_ceiling_holds_across_accounts() {
+    // Given a deployment whose operator allows 2 texts an hour
+    let mut site = site_with_clock();
+    let state = site.state.clone().with_sms_per_hour(2);
+    site.router = passerelle::api::router(state.api.clone()).merge(passerelle::web::router(state));
+    // When two people each ask for codes on their own number
+    let mut sent = Vec::new();
+    for (i, email) in ["r1@example.gov", "r2@example.gov"].into_iter().enumerate() {
+        let mut b = Browser::new(&site);
+        sign_up(&mut b, "", email, GOOD).await;
+        for j in 0..2 {
+            b.get("/mfa/phone").await;
+            let number = format!("(703) 555-{:04}", 300 + 2 * i + j);
+            let answer = b
+                .post("/mfa/phone", &[("number", &number), ("delivery", "sms")])
+                .await;
+            sent.push(answer.status);
+            site.advance(60);
+        }
+    }
+    // Then only the first two go out, whoever asks next
+    assert_eq!(
+        sent,
+        [
+            StatusCode::SEE_OTHER,
+            StatusCode::SEE_OTHER,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    assert!(site.mail_to("+17035550302").await.is_empty());
+}
+
+#[tokio::test]
 async fn a_remembered_browser_skips_the_factor_for_30_days_until_forgotten() {
     let site = site_with_clock();
     let mut b = Browser::new(&site);

@@ -173,7 +173,7 @@ async fn password_reset_in_spanish_end_to_end() {
     sign_up(&mut Browser::new(&site), "/es", "ana@example.gov", GOOD).await;
     let mut b = Browser::new(&site);
     b.get("/es/forgot-password").await;
-    // An unknown address gets the same page, and no mail
+    // An unknown address gets the same page, and a mail saying no account uses it
     let unknown = b
         .post("/es/forgot-password", &[("email", "nadie@example.gov")])
         .await;
@@ -185,7 +185,10 @@ async fn password_reset_in_spanish_end_to_end() {
         normalised(&known.body, "ana@example.gov")
     );
     assert!(known.body.contains("Revise su correo"), "{}", known.body);
-    assert!(site.mail_to("nadie@example.gov").await.is_empty());
+    let told = site.mail_to("nadie@example.gov").await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].0, "Ninguna cuenta usa esta dirección");
+    assert!(!told[0].1.contains("reset-password?t="), "{}", told[0].1);
     let link = site
         .link_in_mail("ana@example.gov", "/es/reset-password?t=")
         .await;
@@ -416,5 +419,121 @@ fn every_password_feedback_id_is_translated() {
             .filter(|id| !ids.contains(**id))
             .collect();
         assert!(missing.is_empty(), "{}: {missing:?}", lang.code());
+    }
+}
+
+#[tokio::test]
+async fn a_password_reset_does_the_same_work_whether_or_not_the_address_has_an_account() {
+    use passerelle::clock::{Clock, SystemClock};
+    // Given an account, on a site whose store, key service and queues count their calls
+    let (site, meter) = support::site_counted_at(SystemClock.now_ms());
+    sign_up(&mut Browser::new(&site), "", "kim@example.gov", GOOD).await;
+    let mut b = Browser::new(&site);
+    b.get("/forgot-password").await;
+    // (a first request of each fills the data-key caches)
+    for email in ["kim@example.gov", "nobody@example.gov"] {
+        b.post("/forgot-password", &[("email", email)]).await;
+    }
+    // When a reset is asked for it and for an address no account uses, in turn,
+    let mut seen = Vec::new();
+    for round in 0..3 {
+        let order = if round % 2 == 0 {
+            ["kim@example.gov", "nobody@example.gov"]
+        } else {
+            ["nobody@example.gov", "kim@example.gov"]
+        };
+        for email in order {
+            meter.take();
+            let answer = b.post("/forgot-password", &[("email", email)]).await;
+            let tally = meter.take();
+            seen.push((email, answer, tally));
+        }
+    }
+    // then both get the same answer and cost the same calls: the same store requests,
+    // read and write units, key-service calls and one queued mail each.
+    let (_, first, reference) = &seen[0];
+    for (email, answer, tally) in &seen {
+        assert_eq!(answer.status, first.status);
+        assert_eq!(
+            normalised(&answer.body, email),
+            normalised(&first.body, seen[0].0)
+        );
+        assert_eq!(tally.requests, reference.requests, "{email}");
+        assert_eq!(tally.read_halves, reference.read_halves, "{email}");
+        assert_eq!(tally.write_units, reference.write_units, "{email}");
+        assert_eq!(tally.kms, reference.kms, "{email}");
+        assert_eq!(tally.queue_sends, 1, "{email}: one mail");
+        assert_eq!(tally.written.len(), reference.written.len(), "{email}");
+    }
+    assert!(
+        reference.requests.get("PutItem").is_some_and(|n| *n >= 1),
+        "{:?}",
+        reference.requests
+    );
+    // And only the account's address gets a link that opens a reset.
+    let link = site
+        .link_in_mail("kim@example.gov", "/reset-password?t=")
+        .await;
+    assert_eq!(b.get(&link).await.status, StatusCode::OK);
+    let told = site.mail_to("nobody@example.gov").await;
+    assert!(
+        told.iter()
+            .all(|(subject, text)| subject == "No account uses this address"
+                && !text.contains("reset-password?t="))
+    );
+}
+
+#[tokio::test]
+async fn a_lookalike_of_an_address_is_that_address_or_is_refused() {
+    // Given Ada's account
+    let site = site();
+    sign_up(&mut Browser::new(&site), "", "ada@example.gov", GOOD).await;
+    let mut b = Browser::new(&site);
+    b.get("/sign-up").await;
+    // When someone signs up with the fullwidth spelling of her address,
+    let fullwidth = b
+        .post(
+            "/sign-up",
+            &[
+                ("email", "ａｄａ＠ｅｘａｍｐｌｅ．ｇｏｖ"),
+                ("accept_rules", "yes"),
+            ],
+        )
+        .await;
+    // then it is her address: the owner is told, and no second account can start
+    assert_eq!(fullwidth.status, StatusCode::OK);
+    assert!(
+        fullwidth.body.contains("ada@example.gov"),
+        "{}",
+        fullwidth.body
+    );
+    let mail = site.mail_to("ada@example.gov").await;
+    assert_eq!(mail[0].0, "You already have an account", "{mail:?}");
+    assert!(!mail[0].1.contains("/sign-up/confirm"));
+    // and signing in with it opens her account.
+    let mut c = Browser::new(&site);
+    c.get("/sign-in").await;
+    let signed_in = c
+        .post(
+            "/sign-in",
+            &[("email", "ＡＤＡ@example.gov"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(signed_in.location(), "/mfa/setup", "{}", signed_in.body);
+    // When the twin swaps a letter for a Cyrillic one, in the name or in the domain,
+    for twin in ["\u{430}da@example.gov", "ada@ex\u{430}mple.gov"] {
+        let refused = b
+            .post("/sign-up", &[("email", twin), ("accept_rules", "yes")])
+            .await;
+        // then the address is refused, saying why, and nothing is sent to it.
+        assert_eq!(refused.status, StatusCode::OK);
+        assert!(
+            refused
+                .body
+                .contains("This address mixes letters of different alphabets"),
+            "{twin}: {}",
+            refused.body
+        );
+        assert!(site.mail_to(twin).await.is_empty(), "{twin}");
     }
 }

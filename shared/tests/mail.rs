@@ -70,6 +70,10 @@ fn every_kind() -> Vec<MailKind> {
             letter_url: url("verify/letter"),
             expires: "2027-02-14 08:00 UTC".into(),
         },
+        MailKind::ResetNoAccount {
+            sign_up_url: url("sign-up"),
+            reset_url: url("forgot-password"),
+        },
     ]
 }
 
@@ -84,6 +88,10 @@ fn links(kind: &MailKind) -> Vec<&str> {
             reset_url,
         } => vec![sign_in_url, reset_url],
         MailKind::PasswordReset { reset_url } => vec![reset_url],
+        MailKind::ResetNoAccount {
+            sign_up_url,
+            reset_url,
+        } => vec![sign_up_url, reset_url],
         MailKind::PasswordChanged { not_me_url }
         | MailKind::NewDeviceSignIn { not_me_url, .. }
         | MailKind::EmailAdded { not_me_url, .. }
@@ -136,7 +144,7 @@ fn every_kind_renders_in_every_language() {
     // When each is rendered
     let all = all_rendered();
     // Then each has a recipient, a subject and both bodies
-    assert_eq!(all.len(), 15 * 3);
+    assert_eq!(all.len(), 16 * 3);
     for (kind, lang, email) in &all {
         let at = format!("{kind:?} in {}", lang.code());
         assert_eq!(email.to, TO, "{at}");

@@ -117,7 +117,7 @@ macro_rules! scenarios {
         scenarios!(@each $world;
             twenty_concurrent_hits_on_a_limit_of_five_allow_exactly_five,
             twenty_concurrent_sign_in_attempts_allow_five_and_lock_once,
-            the_window_rolls_over_with_the_clock,
+            a_burst_across_a_clock_boundary_is_refused,
             a_blocked_answer_says_when_to_retry,
             sign_in_back_off_doubles_caps_and_is_forgotten,
             sign_in_failures_outside_the_window_do_not_lock,
@@ -127,6 +127,8 @@ macro_rules! scenarios {
             reset_clears_counters_locks_and_strikes,
             peek_does_not_count,
             otp_sends_count_against_both_limits_or_neither,
+            an_account_texts_at_most_five_distinct_numbers_a_day,
+            the_deployment_ceiling_slides_and_holds_under_a_race,
         );
     };
     (@each $world:expr; $($name:ident),* $(,)?) => {
@@ -162,10 +164,11 @@ mod scenarios {
                 Err(e) => panic!("not a block: {e}"),
             }
         }
-        // Then exactly 5 pass, each seeing its own count, and 15 wait for the window's end
+        // Then exactly 5 pass, each seeing its own count, and 15 wait until the first
+        // attempts leave the 6-hour window
         allowed.sort_unstable();
         assert_eq!(allowed, [0, 1, 2, 3, 4]);
-        assert_eq!(waits, vec![6 * 3600 - 100; 15]);
+        assert_eq!(waits, vec![6 * 3600; 15]);
         let key = w.limiter.counter_key(&IDV_DOCUMENT, subject);
         assert_eq!(w.item(&key).await.unwrap().num("count"), Some(5));
     }
@@ -219,29 +222,41 @@ mod scenarios {
         assert_eq!(w.strikes(&SIGN_IN_FAILURES, &subject).await, Some(2));
     }
 
-    pub async fn the_window_rolls_over_with_the_clock(w: &World) {
-        // Given two OTP sends 3 s into a 10-second window
-        w.set(T0_SECS + 3);
+    pub async fn a_burst_across_a_clock_boundary_is_refused(w: &World) {
+        // Given a phone texted every 5 s from 50 s before a 5-minute clock boundary
+        // (fixed windows let 18 through in these 85 s: 10 before it, 8 after)
+        w.set(T0_SECS + 250);
         let phone = "+15555550100";
-        assert_eq!(w.allowed(&OTP_SENDS_SHORT, phone).await, 1);
-        assert_eq!(w.allowed(&OTP_SENDS_SHORT, phone).await, 0);
-        let first_window = w.limiter.counter_key(&OTP_SENDS_SHORT, phone);
-        // When a third comes 6 s later, then another when the window has ended
-        w.advance(6);
-        let wait = w.refused(&OTP_SENDS_SHORT, phone).await;
-        w.advance(1);
-        let after = w.allowed(&OTP_SENDS_SHORT, phone).await;
-        // Then the third waits 1 s, and the next window starts from zero
-        assert_eq!(wait, 1);
-        assert_eq!(after, 1);
-        let second_window = w.limiter.counter_key(&OTP_SENDS_SHORT, phone);
-        assert_ne!(first_window, second_window);
-        assert_eq!(first_window.pk, second_window.pk);
-        // And the old counter expires a minute after its window, cleaning itself up
-        let old = w.item(&first_window).await.unwrap();
-        assert_eq!(old.expires_at, Some(T0_SECS + 10 + 60));
-        w.set(T0_SECS + 10 + 60);
-        assert!(w.item(&first_window).await.is_none());
+        let both = [&OTP_SENDS_SHORT, &OTP_SENDS_LONG];
+        let mut sent = 0;
+        let mut waits = Vec::new();
+        // When 18 sends are asked for, through the boundary at T0 + 300
+        for _ in 0..18 {
+            match w.limiter.hit_all(&both, phone).await {
+                Ok(_) => sent += 1,
+                Err(e) => waits.push(e.retry_after_secs().unwrap()),
+            }
+            w.advance(5);
+        }
+        // Then 10 go out in the whole burst, and each refusal waits for the oldest send to
+        // be 5 minutes old, not for the clock's next window
+        assert_eq!(sent, 10);
+        assert_eq!(waits, [250, 245, 240, 235, 230, 225, 220, 215]);
+        // And a burst of 2 right before a 10-second boundary stops a third right after it
+        w.set(T0_SECS + 1000 + 9);
+        let other = "+15555550101";
+        assert_eq!(w.allowed(&OTP_SENDS_SHORT, other).await, 1);
+        assert_eq!(w.allowed(&OTP_SENDS_SHORT, other).await, 0);
+        w.set(T0_SECS + 1000 + 10);
+        assert_eq!(w.refused(&OTP_SENDS_SHORT, other).await, 9);
+        w.set(T0_SECS + 1000 + 19);
+        assert_eq!(w.allowed(&OTP_SENDS_SHORT, other).await, 1);
+        // And the log cleans itself up a minute after its newest attempt leaves the window
+        let key = w.limiter.counter_key(&OTP_SENDS_SHORT, other);
+        let item = w.item(&key).await.unwrap();
+        assert_eq!(item.expires_at, Some(T0_SECS + 1000 + 19 + 10 + 60));
+        w.set(T0_SECS + 1000 + 19 + 10 + 60);
+        assert!(w.item(&key).await.is_none());
     }
 
     pub async fn a_blocked_answer_says_when_to_retry(w: &World) {
@@ -255,11 +270,11 @@ mod scenarios {
         let first = w.refused(&REGISTRATION_EMAILS, email).await;
         w.advance(1000);
         let later = w.refused(&REGISTRATION_EMAILS, email).await;
-        // Then each answer names the rest of the hour, and peeking agrees
-        assert_eq!((first, later), (3500, 2500));
-        assert_eq!(w.peek_wait(&REGISTRATION_EMAILS, email).await, 2500);
-        // And refused attempts were not counted: the next hour allows 20 again
-        w.advance(2500);
+        // Then each answer names when the first of them is an hour old, and peeking agrees
+        assert_eq!((first, later), (3600, 2600));
+        assert_eq!(w.peek_wait(&REGISTRATION_EMAILS, email).await, 2600);
+        // And refused attempts were not counted: an hour after the 20, 20 again
+        w.advance(2600);
         assert_eq!(w.allowed(&REGISTRATION_EMAILS, email).await, 19);
     }
 
@@ -410,9 +425,12 @@ mod scenarios {
             }
             assert_eq!(item.num("count"), Some(1));
             if limit.lockout.is_none() {
-                let start = T0_SECS;
-                assert_eq!(key.sk, format!("WINDOW#{:013}", start * 1000));
-                assert_eq!(item.expires_at, Some(start + limit.window_secs + 60));
+                assert_eq!(key.sk, "LOG");
+                assert_eq!(
+                    item.str("times"),
+                    Some(((T0_SECS + 5) * 1000).to_string().as_str())
+                );
+                assert_eq!(item.expires_at, Some(T0_SECS + 5 + limit.window_secs + 60));
             }
         }
         // And the fingerprint depends on the key and the action, so counters cannot be
@@ -499,12 +517,12 @@ mod scenarios {
         assert_eq!(send().await.unwrap().remaining, 0);
         // When a third send is asked for at once
         let third = send().await.unwrap_err();
-        // Then the short limit refuses it until its window ends, and the long limit did
-        // not count it
-        assert_eq!(third.retry_after_secs(), Some(6));
+        // Then the short limit refuses it until the two are 10 s old, and the long limit
+        // did not count it
+        assert_eq!(third.retry_after_secs(), Some(10));
         assert_eq!(w.peek_remaining(&OTP_SENDS_LONG, phone).await, 8);
-        // And sending twice every 10 s reaches the long limit's 10 after 50 s, refused
-        // until its 5-minute window ends
+        // And sending twice every 10 s reaches the long limit's 10 after 40 s, refused
+        // until the first two are 5 minutes old
         for _ in 0..4 {
             w.advance(10);
             send().await.unwrap();
@@ -512,8 +530,109 @@ mod scenarios {
         }
         w.advance(10);
         let refused = send().await.unwrap_err();
-        assert_eq!(refused.retry_after_secs(), Some(300 - 54));
+        assert_eq!(refused.retry_after_secs(), Some(300 - 50));
         assert_eq!(w.peek_remaining(&OTP_SENDS_SHORT, phone).await, 2);
+    }
+
+    pub async fn an_account_texts_at_most_five_distinct_numbers_a_day(w: &World) {
+        // Given an account that texted five numbers over the morning
+        w.set(T0_SECS);
+        let account = "user-pump";
+        let number = |i: u32| format!("+1555555{i:04}");
+        for i in 0..5 {
+            let left = w
+                .limiter
+                .hit_distinct(&OTP_NUMBERS_PER_ACCOUNT, account, &number(i))
+                .await
+                .unwrap();
+            assert_eq!(left.remaining, 4 - i);
+            w.advance(600);
+        }
+        // When it texts one of them again, then a sixth number
+        let again = w
+            .limiter
+            .hit_distinct(&OTP_NUMBERS_PER_ACCOUNT, account, &number(2))
+            .await;
+        let sixth = w
+            .limiter
+            .hit_distinct(&OTP_NUMBERS_PER_ACCOUNT, account, &number(5))
+            .await
+            .unwrap_err();
+        // Then a number already counted is free, and the sixth waits until the first is
+        // a day old
+        assert_eq!(again.unwrap().remaining, 0);
+        assert_eq!(sixth.retry_after_secs(), Some(24 * 3600 - 5 * 600));
+        // And another account is not affected, nor are the numbers stored in clear
+        let other = w
+            .limiter
+            .hit_distinct(&OTP_NUMBERS_PER_ACCOUNT, "user-honest", &number(5))
+            .await
+            .unwrap();
+        assert_eq!(other.remaining, 4);
+        let key = passerelle::store::Key::new(
+            w.limiter.partition(&OTP_NUMBERS_PER_ACCOUNT, account),
+            "DISTINCT",
+        );
+        let stored = format!("{:?}", w.item(&key).await.unwrap().attrs);
+        assert!(!stored.contains("5555"), "{stored}");
+        // And a day after the first, one slot is free again
+        w.set(T0_SECS + 24 * 3600);
+        w.limiter
+            .hit_distinct(&OTP_NUMBERS_PER_ACCOUNT, account, &number(5))
+            .await
+            .unwrap();
+        // And ten numbers raced from a fresh account: exactly five are counted
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let limiter = Arc::clone(&w.limiter);
+                tokio::spawn(async move {
+                    limiter
+                        .hit_distinct(&OTP_NUMBERS_PER_ACCOUNT, "user-race", &number(100 + i))
+                        .await
+                })
+            })
+            .collect();
+        let mut passed = 0;
+        for t in tasks {
+            if t.await.unwrap().is_ok() {
+                passed += 1;
+            }
+        }
+        assert_eq!(passed, 5);
+    }
+
+    pub async fn the_deployment_ceiling_slides_and_holds_under_a_race(w: &World) {
+        // Given an operator ceiling of 10 texts an hour, reached 50 minutes into an hour
+        let ceiling = sms_ceiling(10);
+        w.set(T0_SECS + 3000);
+        for left in (0..10).rev() {
+            assert_eq!(w.allowed(&ceiling, SMS_CEILING_SUBJECT).await, left);
+        }
+        // When the clock's hour turns, the ten still count: nothing goes out
+        assert_eq!(w.refused(&ceiling, SMS_CEILING_SUBJECT).await, 600);
+        w.set(T0_SECS + 3600);
+        assert!(w.hit(&ceiling, SMS_CEILING_SUBJECT).await.is_err());
+        // Half an hour later, half of them have slid out: five more, raced by twenty
+        w.set(T0_SECS + 3600 + 1800);
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let limiter = Arc::clone(&w.limiter);
+                tokio::spawn(async move { limiter.hit(&ceiling, SMS_CEILING_SUBJECT).await })
+            })
+            .collect();
+        let mut passed = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => passed += 1,
+                Err(RateLimitError::Blocked { .. }) => {}
+                Err(e) => panic!("not a block: {e}"),
+            }
+        }
+        assert_eq!(passed, 5);
+        assert!(w.limiter.peek(&ceiling, SMS_CEILING_SUBJECT).await.is_err());
+        // And once a full hour has passed without texts, all ten again
+        w.set(T0_SECS + 3 * 3600);
+        assert_eq!(w.peek_remaining(&ceiling, SMS_CEILING_SUBJECT).await, 10);
     }
 }
 

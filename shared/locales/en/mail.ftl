@@ -45,6 +45,12 @@ mail-password-reset-validity = This link is valid for 30 minutes and works only 
 mail-password-reset-identity = If you have verified your identity, your verified information is protected by your password and will be locked after the reset. To unlock it, you will need your personal key; without it, you will need to verify your identity again.
 mail-password-reset-ignore = If you didn’t ask to reset your password, you can ignore this email: your password has not changed.
 
+mail-reset-no-account-subject = No account uses this address
+mail-reset-no-account-body = Someone, perhaps you, asked to reset the password of a { -brand } account with this email address. No account uses this address, so nothing was changed. If you have an account, it may use another address.
+mail-reset-no-account-other-address = Reset with another address
+mail-reset-no-account-sign-up = Create an account
+mail-reset-no-account-ignore = If this wasn’t you, you can ignore this email.
+
 ## Security notifications (ACC-8)
 
 mail-password-changed-subject = Your password was changed

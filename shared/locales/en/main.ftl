@@ -84,6 +84,7 @@ password-hint = At least 12 characters. A few unrelated words make a strong pass
 email-missing = Enter your email address.
 email-too-long = This email address is too long. Enter an address of at most 254 characters.
 email-invalid = Enter an email address in the right format, like name@example.com.
+email-lookalike = This address mixes letters of different alphabets, or only looks like a Latin address. Check it, or use another address.
 password-missing = Enter your password.
 
 ## Password policy and strength feedback

@@ -45,6 +45,12 @@ mail-password-reset-validity = Este enlace es válido durante 30 minutos y solo 
 mail-password-reset-identity = Si verificó su identidad, su información verificada está protegida por su contraseña y quedará bloqueada después del restablecimiento. Para desbloquearla, necesitará su clave personal; sin ella, tendrá que verificar su identidad de nuevo.
 mail-password-reset-ignore = Si usted no pidió restablecer su contraseña, puede ignorar este correo: su contraseña no ha cambiado.
 
+mail-reset-no-account-subject = Ninguna cuenta usa esta dirección
+mail-reset-no-account-body = Alguien, quizás usted, pidió restablecer la contraseña de una cuenta de { -brand } con esta dirección de correo electrónico. Ninguna cuenta usa esta dirección, así que no se cambió nada. Si tiene una cuenta, quizás use otra dirección.
+mail-reset-no-account-other-address = Restablecer con otra dirección
+mail-reset-no-account-sign-up = Crear una cuenta
+mail-reset-no-account-ignore = Si no fue usted, puede ignorar este correo.
+
 ## Notificaciones de seguridad (ACC-8)
 
 mail-password-changed-subject = Se cambió su contraseña

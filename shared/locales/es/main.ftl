@@ -84,6 +84,7 @@ password-hint = Al menos 12 caracteres. Unas cuantas palabras sin relación entr
 email-missing = Escriba su correo electrónico.
 email-too-long = Este correo electrónico es demasiado largo. Escriba una dirección de 254 caracteres como máximo.
 email-invalid = Escriba un correo electrónico con el formato correcto, por ejemplo nombre@ejemplo.com.
+email-lookalike = Esta dirección mezcla letras de alfabetos diferentes, o solo parece una dirección en letras latinas. Revísela o use otra dirección.
 password-missing = Escriba su contraseña.
 
 ## Password policy and strength feedback

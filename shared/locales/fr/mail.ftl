@@ -45,6 +45,12 @@ mail-password-reset-validity = Ce lien est valable 30 minutes et ne fonctionne q
 mail-password-reset-identity = Si vous avez vérifié votre identité, vos informations vérifiées sont protégées par votre mot de passe et seront verrouillées après la réinitialisation. Pour les déverrouiller, il vous faudra votre clé personnelle ; sans elle, vous devrez vérifier à nouveau votre identité.
 mail-password-reset-ignore = Si vous n’avez pas demandé à réinitialiser votre mot de passe, vous pouvez ignorer cet e-mail : votre mot de passe n’a pas changé.
 
+mail-reset-no-account-subject = Aucun compte n’utilise cette adresse
+mail-reset-no-account-body = Quelqu’un, peut-être vous, a demandé à réinitialiser le mot de passe d’un compte { -brand } avec cette adresse e-mail. Aucun compte n’utilise cette adresse : rien n’a été modifié. Si vous avez un compte, il utilise peut-être une autre adresse.
+mail-reset-no-account-other-address = Réinitialiser avec une autre adresse
+mail-reset-no-account-sign-up = Créer un compte
+mail-reset-no-account-ignore = Si ce n’était pas vous, vous pouvez ignorer cet e-mail.
+
 ## Notifications de sécurité (ACC-8)
 
 mail-password-changed-subject = Votre mot de passe a été modifié

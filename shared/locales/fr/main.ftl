@@ -85,6 +85,7 @@ password-hint = Au moins 12 caractères. Quelques mots sans rapport entre eux fo
 email-missing = Saisissez votre adresse e-mail.
 email-too-long = Cette adresse e-mail est trop longue. Saisissez une adresse de 254 caractères au plus.
 email-invalid = Saisissez une adresse e-mail au bon format, par exemple nom@exemple.fr.
+email-lookalike = Cette adresse mélange des lettres d’alphabets différents, ou ne fait que ressembler à une adresse en lettres latines. Vérifiez-la, ou utilisez une autre adresse.
 password-missing = Saisissez votre mot de passe.
 
 ## Password policy and strength feedback

@@ -133,7 +133,7 @@ pub struct Accounts {
 }
 
 /// An account id no account has (ids are random tokens): the read an unknown address
-/// makes so that it costs what a known one does.
+/// makes so that it costs what a known one does (sign-in and [`Accounts::begin_reset`]).
 const NO_ACCOUNT: &str = "-";
 
 pub(crate) fn account_key(user_id: &str) -> Key {
@@ -422,23 +422,32 @@ impl Accounts {
 
     /// Step 1 of a reset: a link for the account the address belongs to, if any (the
     /// page says the same either way).
+    ///
+    /// The same store calls whether or not an account uses the address (ACC-3's equal time
+    /// applied to ACC-5): the address's claim is read, then an account (the owner's, or
+    /// `NO_ACCOUNT`, which none has), then a link item is written. For an address without
+    /// an account that item names no account, so it opens nothing (`reset_address` and
+    /// `complete_reset` refuse it) and expires with the link's 30 minutes.
     pub async fn begin_reset(
         &self,
         email: &EmailAddress,
     ) -> Result<Option<(Account, LinkToken)>, AccountError> {
-        let Some(user_id) = self.owner(email).await? else {
-            return Ok(None);
-        };
-        let Some(account) = self.account(&user_id).await? else {
-            return Ok(None);
-        };
+        let fp = self.email_fp(email);
+        let claim = self.store.get(&claim_key(&fp)).await?;
+        let owner = claim.and_then(|c| c.str("user").map(str::to_owned));
+        let account = self
+            .account(owner.as_deref().unwrap_or(NO_ACCOUNT))
+            .await?
+            .filter(|_| owner.is_some());
         let token = LinkToken::new(self.random.as_ref());
-        let item = token
+        let mut item = token
             .item(LinkKind::ResetPassword, self.clock.now_secs())
-            .with("user", user_id)
-            .with("fp", self.email_fp(email));
+            .with("fp", fp);
+        if let Some(account) = &account {
+            item = item.with("user", account.id.as_str());
+        }
         self.store.put(item, Expect::Absent).await?;
-        Ok(Some((account, token)))
+        Ok(account.map(|a| (a, token)))
     }
 
     /// The address a reset link was sent to, while the link is valid (the link is not

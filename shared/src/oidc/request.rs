@@ -57,6 +57,20 @@ pub struct Acr {
     pub aal: AalLevel,
 }
 
+impl Acr {
+    /// The sign-in this request needs (MFA-7, ACC-4): what it asked, raised to `aal/2` for a
+    /// verified identity, so that a factor used in this sign-in is required and a remembered
+    /// browser never stands in. Computed here as well as in [`validate`] so that a request
+    /// kept from before the rule holds to it too.
+    pub fn required_aal(self) -> AalLevel {
+        if self.ial > Ial::AuthOnly {
+            self.aal.max(AalLevel::Aal2)
+        } else {
+            self.aal
+        }
+    }
+}
+
 /// [`Aal`] in a serialisable form, ordered weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum AalLevel {
@@ -380,7 +394,8 @@ fn is_challenge(c: &str) -> bool {
 }
 
 /// OIDC-7 and MFA-7: the strongest identity and sign-in asked, never weaker than the
-/// agency's default AAL. A verified identity only for agencies registered for IAL2.
+/// agency's default AAL. A verified identity only for agencies registered for IAL2, and
+/// always with `aal/2` at least: a factor used in this sign-in ([`Acr::required_aal`]).
 fn parse_acr(values: Option<&str>, agency: &Agency) -> Result<Acr, &'static str> {
     let mut ial = None;
     let mut aal = AalLevel::of(agency.default_aal.aal());
@@ -410,7 +425,10 @@ fn parse_acr(values: Option<&str>, agency: &Agency) -> Result<Acr, &'static str>
     if ial > Ial::AuthOnly && agency.ial < 2 {
         return Err("this agency is not registered for verified identities");
     }
-    Ok(Acr { ial, aal })
+    Ok(Acr {
+        ial,
+        aal: Acr { ial, aal }.required_aal(),
+    })
 }
 
 /// The language `ui_locales` asks for (OIDC Core 3.1.2.1, RP-Initiated Logout 1.0 §2):
@@ -570,6 +588,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.acr.aal, AalLevel::PhishingResistant);
+    }
+
+    #[test]
+    fn a_verified_identity_always_needs_a_factor_of_this_sign_in() {
+        let mut ial2 = agency();
+        ial2.ial = 2;
+        for (acr, aal) in [
+            (ACR_VERIFIED.to_owned(), AalLevel::Aal2),
+            (ACR_FACIAL_MATCH.to_owned(), AalLevel::Aal2),
+            (format!("{ACR_VERIFIED} {ACR_AAL_DEFAULT}"), AalLevel::Aal2),
+            (
+                format!("{ACR_VERIFIED} {ACR_PHISHING_RESISTANT}"),
+                AalLevel::PhishingResistant,
+            ),
+            (ACR_AUTH_ONLY.to_owned(), AalLevel::Default),
+            (ACR_AAL2.to_owned(), AalLevel::Aal2),
+        ] {
+            let r = validate(&params(&[("acr_values", &acr)]), Some(&ial2)).unwrap();
+            assert_eq!(r.acr.aal, aal, "{acr}");
+            assert_eq!(r.acr.required_aal(), aal, "{acr}");
+        }
+        // A request kept from before the rule is raised when it is decided.
+        let old = Acr {
+            ial: Ial::Verified,
+            aal: AalLevel::Default,
+        };
+        assert_eq!(old.required_aal(), AalLevel::Aal2);
     }
 
     #[test]

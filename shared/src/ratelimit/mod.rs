@@ -31,30 +31,38 @@
 //!
 //! | Item | `pk` | `sk` | attributes | `expires_at` |
 //! | --- | --- | --- | --- | --- |
-//! | window counter | `RL#<action>#<fp>` | `WINDOW#<window start, Unix ms, 13 digits>` | `count` | window end + 60 s |
+//! | sliding log | `RL#<action>#<fp>` | `LOG` | `times` (the attempts in the window, Unix ms, comma-separated, oldest first), `count` | newest attempt + window + 60 s |
+//! | distinct members | `RL#<action>#<fp>` | `DISTINCT` | `members` (`<member fp>:<first seen, Unix ms>`, comma-separated), `count` | newest member + window + 60 s |
+//! | estimated window | `RL#<action>#<fp>` | `WINDOW#<window start, Unix ms, 13 digits>` | `count` | window end + window + 60 s |
 //! | locking counter | `RL#<action>#<fp>` | `ATTEMPTS` | `count` | first attempt + window, then the lock's end |
 //! | strikes (back-off) | `RL#<action>#<fp>` | `STRIKES` | `strikes` | last lock's end + `forget_after_secs` |
 //!
-//! # Window limits (most of them)
+//! # Window limits (most of them): sliding, never clock-aligned
 //!
-//! Fixed windows aligned to `window_secs` (a window starts at a multiple of it in Unix
-//! time). One attempt is ONE conditional update of the current window's item,
-//! `ADD count 1` if the item is absent or `count < max`, which the store applies
-//! atomically: the counter can never pass `max`, however many requests race. A refused
-//! update means blocked until the window ends. Each window has its own item, so rolling
-//! over needs no reset, and the item expires a margin after its window: the counters
-//! clean themselves up, and the margin keeps a counter alive for an instance whose clock
-//! lags the one that deletes expired items.
+//! "At most `max` in `window_secs`" means in **any** span of that length: fixed windows
+//! aligned to the clock let `2 × max` through around a boundary (16 texts to one number
+//! in 85 s), which is what SMS pumping uses. Two ways of counting ([`Counting`]):
 //!
-//! Fixed windows can let `2 × max` attempts through around a boundary (`max` at the end
-//! of one window, `max` at the start of the next). For these limits (emails, SMS, IDV
-//! vendor calls, high-entropy codes) that is acceptable and buys one round trip per
-//! attempt, exact `retry_after` answers and no read-modify-write. A sliding
-//! approximation would need the previous window's count too: a second read per attempt.
+//! - **Log** (every per-subject limit): one item holds the times of the attempts still in
+//!   the window. An attempt reads it, drops the times that left the window, and is
+//!   refused if `max` remain (until the oldest leaves: an exact `retry_after`); otherwise
+//!   it writes the log with its own time under `Expect::Version` of what it read (or
+//!   `Absent`). A write refused by the condition means another attempt got in first: it
+//!   reads again, as the locking limits do, and after a few lost rounds fails closed. So
+//!   the count can never pass `max`, however many requests race, and a refused attempt is
+//!   not counted. Two round trips per attempt; `max` is at most [`MAX_LOGGED`].
+//! - **Estimate** (the deployment-wide SMS ceiling, thousands per hour on one item): the
+//!   sliding count is estimated as this fixed window's count plus the previous window's,
+//!   weighted by the share of it the sliding window still covers. The attempt reads the
+//!   previous window's count (closed, so stable) and makes ONE conditional `ADD` on the
+//!   current window's item, `count < max − carried`: atomic, so racing requests cannot
+//!   pass the bound, and no read-modify-write loop on a hot item. The error is bounded by
+//!   how uneven the previous window was (never `2 × max`).
 //!
-//! [`RateLimiter::hit_all`] counts several window limits at once (OTP sends: 2 per 10 s
-//! *and* 10 per 5 min) in one transaction, so an attempt refused by one limit is not
-//! counted by the other.
+//! [`RateLimiter::hit_all`] counts several log limits at once (OTP sends: 2 in any 10 s
+//! *and* 10 in any 5 min) in one transaction, so an attempt refused by one limit is not
+//! counted by the other. [`RateLimiter::hit_distinct`] counts distinct members (the phone
+//! numbers an account texts) in a sliding window: a member already counted costs nothing.
 //!
 //! # Locking limits (sign-in, MFA)
 //!
@@ -118,6 +126,12 @@ const STRIKES: &str = "strikes";
 /// Sort keys of the locking limits' items.
 const ATTEMPTS_SK: &str = "ATTEMPTS";
 const STRIKES_SK: &str = "STRIKES";
+
+/// Sort keys and attributes of the sliding logs.
+const LOG_SK: &str = "LOG";
+const DISTINCT_SK: &str = "DISTINCT";
+const TIMES: &str = "times";
+const MEMBERS: &str = "members";
 
 /// How long a window counter outlives its window (see the module docs).
 const WINDOW_MARGIN_SECS: i64 = 60;
@@ -209,6 +223,83 @@ impl Window {
         // Zero-padded milliseconds: the data model's convention for times in sort keys.
         format!("WINDOW#{:013}", self.start.saturating_mul(1000))
     }
+
+    /// The fixed window before this one.
+    fn previous(&self) -> Self {
+        let len = self.end - self.start;
+        Self {
+            start: self.start - len,
+            end: self.start,
+        }
+    }
+}
+
+/// The attempts of a sliding log still inside the window at `now_ms`, oldest first;
+/// `None` for an item that is not a log (counted as full: fail closed).
+fn live_times(item: Option<&Item>, now_ms: i64, window_ms: i64) -> Option<Vec<i64>> {
+    let Some(item) = item else {
+        return Some(Vec::new());
+    };
+    let text = item.str(TIMES)?;
+    let mut times: Vec<i64> = text
+        .split(',')
+        .filter_map(|t| t.parse().ok())
+        .filter(|t| *t > now_ms - window_ms)
+        .collect();
+    times.sort_unstable();
+    Some(times)
+}
+
+/// A sliding log's state at `now_ms`: the live times, or when the next attempt may come.
+enum LogState {
+    Open(Vec<i64>),
+    /// Full until this Unix ms.
+    Full(i64),
+}
+
+fn log_state(limit: &Limit, item: Option<&Item>, now_ms: i64) -> LogState {
+    let window_ms = limit.window_secs.saturating_mul(1000);
+    match live_times(item, now_ms, window_ms) {
+        Some(times) if times.len() < limit.max as usize => LogState::Open(times),
+        Some(times) => {
+            // The oldest of the last `max` leaves first.
+            let oldest = times[times.len() - limit.max as usize];
+            LogState::Full(oldest.saturating_add(window_ms))
+        }
+        None => LogState::Full(now_ms.saturating_add(window_ms)),
+    }
+}
+
+/// Refused until `until_ms` (Unix ms), rounded up to whole seconds, at least one.
+fn blocked_until_ms(until_ms: i64, now_ms: i64) -> RateLimitError {
+    let ms = until_ms.saturating_sub(now_ms).max(1);
+    RateLimitError::Blocked {
+        retry_after_secs: u64::try_from((ms + 999) / 1000).unwrap_or(1),
+    }
+}
+
+/// The write that records `times` (with the new attempt) in the log `key`, under the
+/// condition that the log is still what was read.
+fn log_write(limit: &Limit, key: Key, read: Option<&Item>, times: &[i64]) -> (Update, Expect) {
+    let newest = times.last().copied().unwrap_or(0);
+    let text: Vec<String> = times.iter().map(i64::to_string).collect();
+    let update = Update::new(key)
+        .set(TIMES, text.join(","))
+        .set(COUNT, i64::try_from(times.len()).unwrap_or(i64::MAX))
+        .expire_at(
+            (newest / 1000)
+                .saturating_add(limit.window_secs)
+                .saturating_add(WINDOW_MARGIN_SECS),
+        );
+    (update, expect_read(read))
+}
+
+/// The condition that the item is still the version read (or still absent).
+fn expect_read(read: Option<&Item>) -> Expect {
+    match read {
+        None => Expect::Absent,
+        Some(item) => Expect::Version(item.version),
+    }
 }
 
 /// Attempts left once `count` were made; a counter without a number counts as full.
@@ -256,15 +347,16 @@ impl RateLimiter {
     /// Counts one attempt by `subject`, or refuses it. Call it before the attempt.
     pub async fn hit(&self, limit: &Limit, subject: &str) -> Result<Remaining, RateLimitError> {
         validate(limit)?;
-        match &limit.lockout {
-            None => self.hit_window(limit, subject).await,
-            Some(lockout) => self.hit_locking(limit, lockout, subject).await,
+        match (&limit.lockout, limit.counting) {
+            (None, Counting::Log) => self.hit_all(&[limit], subject).await,
+            (None, Counting::Estimate) => self.hit_estimate(limit, subject).await,
+            (Some(lockout), _) => self.hit_locking(limit, lockout, subject).await,
         }
     }
 
-    /// Counts one attempt against every limit, or against none: window limits only, in
-    /// one transaction (e.g. [`OTP_SENDS_SHORT`] and [`OTP_SENDS_LONG`]). `remaining` is
-    /// the smallest left, read just after (so at most what is really left).
+    /// Counts one attempt against every limit, or against none: sliding-log limits only,
+    /// in one transaction (e.g. [`OTP_SENDS_SHORT`] and [`OTP_SENDS_LONG`]). `remaining`
+    /// is the smallest left.
     pub async fn hit_all(
         &self,
         limits: &[&Limit],
@@ -272,52 +364,131 @@ impl RateLimiter {
     ) -> Result<Remaining, RateLimitError> {
         for limit in limits {
             validate(limit)?;
-            if limit.lockout.is_some() {
+            if limit.lockout.is_some() || limit.counting != Counting::Log {
                 return Err(RateLimitError::Invalid(limit.action));
             }
         }
         if limits.is_empty() {
             return Err(RateLimitError::Invalid("hit_all needs at least one limit"));
         }
-        let now = self.clock.now_secs();
-        let windows: Vec<Window> = limits
-            .iter()
-            .map(|l| Window::at(now, l.window_secs))
-            .collect();
         let keys: Vec<Key> = limits
             .iter()
-            .zip(&windows)
-            .map(|(l, w)| Key::new(self.partition(l, subject), w.sort_key()))
+            .map(|l| Key::new(self.partition(l, subject), LOG_SK))
             .collect();
-        let writes = limits
-            .iter()
-            .zip(&windows)
-            .zip(&keys)
-            .map(|((limit, window), key)| {
-                let (update, expect) = count_in_window(limit, window, key.clone());
-                Write::Update(update, expect)
-            })
-            .collect();
-        match self.store.transact(writes).await {
-            Ok(()) => {}
-            Err(StoreError::TransactionCanceled { failed }) => {
-                // Wait for the last of the refusing windows to end.
-                let until = failed
-                    .iter()
-                    .filter_map(|&i| windows.get(i))
-                    .map(|w| w.end)
-                    .max()
-                    .unwrap_or(now + 1);
-                return Err(blocked_until(until, now));
+        for _ in 0..MAX_ROUNDS {
+            let now_ms = self.clock.now_ms();
+            let mut read = Vec::with_capacity(keys.len());
+            for key in &keys {
+                read.push(self.store.get(key).await?);
             }
-            Err(e) => return Err(e.into()),
+            let mut writes = Vec::with_capacity(keys.len());
+            let mut full_until = None;
+            let mut least = u32::MAX;
+            for ((limit, key), item) in limits.iter().zip(&keys).zip(&read) {
+                match log_state(limit, item.as_ref(), now_ms) {
+                    // Wait for the last of the refusing limits to open.
+                    LogState::Full(until) => {
+                        full_until = Some(full_until.map_or(until, |u: i64| u.max(until)));
+                    }
+                    LogState::Open(mut times) => {
+                        times.push(now_ms);
+                        least = least.min(limit.max.saturating_sub(times.len() as u32));
+                        let (update, expect) = log_write(limit, key.clone(), item.as_ref(), &times);
+                        writes.push(Write::Update(update, expect));
+                    }
+                }
+            }
+            if let Some(until) = full_until {
+                return Err(blocked_until_ms(until, now_ms));
+            }
+            let done = if writes.len() == 1 {
+                match writes.pop() {
+                    Some(Write::Update(update, expect)) => {
+                        self.store.update(update, expect).await.map(|_| ())
+                    }
+                    _ => Ok(()),
+                }
+            } else {
+                self.store.transact(writes).await
+            };
+            match done {
+                Ok(()) => return Ok(Remaining { remaining: least }),
+                // Another attempt wrote first: decide again on what the logs are now.
+                Err(e) if e.is_condition_failure() => continue,
+                Err(StoreError::TransactionCanceled { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
-        let mut least = u32::MAX;
-        for (limit, key) in limits.iter().zip(&keys) {
-            let item = self.store.get(key).await?;
-            least = least.min(remaining_after(limit, item.as_ref()));
+        Err(contended(limits[0]))
+    }
+
+    /// Counts `member` (say, a phone number) among the distinct members `subject` (say, an
+    /// account) used in any `window_secs`: allowed while fewer than `max` distinct ones
+    /// are in the window, or if `member` already is (then nothing is written). Members are
+    /// stored as fingerprints, like subjects.
+    pub async fn hit_distinct(
+        &self,
+        limit: &Limit,
+        subject: &str,
+        member: &str,
+    ) -> Result<Remaining, RateLimitError> {
+        validate(limit)?;
+        if limit.lockout.is_some() || limit.counting != Counting::Log {
+            return Err(RateLimitError::Invalid(limit.action));
         }
-        Ok(Remaining { remaining: least })
+        let key = Key::new(self.partition(limit, subject), DISTINCT_SK);
+        // The member's own fingerprint, under the action and subject's: 16 characters
+        // (96 bits) are plenty to tell a handful of members apart.
+        let tag: String = self
+            .partition(limit, &compound_subject(&[subject, member]))
+            .rsplit('#')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(16)
+            .collect();
+        let window_ms = limit.window_secs.saturating_mul(1000);
+        for _ in 0..MAX_ROUNDS {
+            let now_ms = self.clock.now_ms();
+            let current = self.store.get(&key).await?;
+            let Some(mut members) = live_members(current.as_ref(), now_ms, window_ms) else {
+                return Err(blocked_until_ms(now_ms.saturating_add(window_ms), now_ms));
+            };
+            let max = limit.max as usize;
+            if members.iter().any(|(t, _)| *t == tag) {
+                return Ok(Remaining {
+                    remaining: limit.max.saturating_sub(members.len() as u32),
+                });
+            }
+            if members.len() >= max {
+                let oldest = members[members.len() - max].1;
+                return Err(blocked_until_ms(oldest.saturating_add(window_ms), now_ms));
+            }
+            members.push((tag.clone(), now_ms));
+            let text: Vec<String> = members.iter().map(|(t, ms)| format!("{t}:{ms}")).collect();
+            let update = Update::new(key.clone())
+                .set(MEMBERS, text.join(","))
+                .set(COUNT, i64::try_from(members.len()).unwrap_or(i64::MAX))
+                .expire_at(
+                    (now_ms / 1000)
+                        .saturating_add(limit.window_secs)
+                        .saturating_add(WINDOW_MARGIN_SECS),
+                );
+            match self
+                .store
+                .update(update, expect_read(current.as_ref()))
+                .await
+            {
+                Ok(_) => {
+                    return Ok(Remaining {
+                        remaining: limit.max.saturating_sub(members.len() as u32),
+                    });
+                }
+                Err(e) if e.is_condition_failure() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(contended(limit))
     }
 
     /// What is left for `subject`, without counting; `Blocked` when the next attempt
@@ -326,13 +497,29 @@ impl RateLimiter {
         validate(limit)?;
         let now = self.clock.now_secs();
         let pk = self.partition(limit, subject);
-        let (item, until) = match &limit.lockout {
-            None => {
-                let window = Window::at(now, limit.window_secs);
-                let item = self.store.get(&Key::new(pk, window.sort_key())).await?;
-                (item, window.end)
+        let (item, until) = match (&limit.lockout, limit.counting) {
+            (None, Counting::Log) => {
+                let now_ms = self.clock.now_ms();
+                let item = self.store.get(&Key::new(pk, LOG_SK)).await?;
+                return match log_state(limit, item.as_ref(), now_ms) {
+                    LogState::Open(times) => Ok(Remaining {
+                        remaining: limit.max.saturating_sub(times.len() as u32),
+                    }),
+                    LogState::Full(until) => Err(blocked_until_ms(until, now_ms)),
+                };
             }
-            Some(lockout) => {
+            (None, Counting::Estimate) => {
+                let window = Window::at(now, limit.window_secs);
+                let carried = self.carried(limit, &pk, &window, now).await?;
+                let item = self.store.get(&Key::new(pk, window.sort_key())).await?;
+                let count = item.as_ref().map_or(0, count_of(limit));
+                let left = i64::from(limit.max) - carried - count;
+                return match u32::try_from(left) {
+                    Ok(remaining) if remaining > 0 => Ok(Remaining { remaining }),
+                    _ => Err(blocked_until(window.end, now)),
+                };
+            }
+            (Some(lockout), _) => {
                 let item = self.store.get(&Key::new(pk, ATTEMPTS_SK)).await?;
                 let until = lock_end(item.as_ref(), now, lockout);
                 (item, until)
@@ -349,15 +536,29 @@ impl RateLimiter {
     pub async fn reset(&self, limit: &Limit, subject: &str) -> Result<(), RateLimitError> {
         validate(limit)?;
         let pk = self.partition(limit, subject);
-        match &limit.lockout {
-            None => {
-                // Earlier windows no longer count, so the current one is all there is.
-                let window = Window::at(self.clock.now_secs(), limit.window_secs);
-                self.store
-                    .delete(&Key::new(pk, window.sort_key()), Expect::Any)
-                    .await?;
+        match (&limit.lockout, limit.counting) {
+            (None, Counting::Log) => {
+                let log = Key::new(pk.clone(), LOG_SK);
+                let distinct = Key::new(pk, DISTINCT_SK);
+                let (a, b) = tokio::join!(
+                    self.store.delete(&log, Expect::Any),
+                    self.store.delete(&distinct, Expect::Any)
+                );
+                a?;
+                b?;
             }
-            Some(_) => {
+            (None, Counting::Estimate) => {
+                let window = Window::at(self.clock.now_secs(), limit.window_secs);
+                let current = Key::new(pk.clone(), window.sort_key());
+                let previous = Key::new(pk, window.previous().sort_key());
+                let (a, b) = tokio::join!(
+                    self.store.delete(&current, Expect::Any),
+                    self.store.delete(&previous, Expect::Any)
+                );
+                a?;
+                b?;
+            }
+            (Some(_), _) => {
                 let attempts = Key::new(pk.clone(), ATTEMPTS_SK);
                 let strikes = Key::new(pk, STRIKES_SK);
                 let (a, s) = tokio::join!(
@@ -386,12 +587,13 @@ impl RateLimiter {
     /// The item that counts `subject`'s attempts now (for operators and tests).
     pub fn counter_key(&self, limit: &Limit, subject: &str) -> Key {
         let pk = self.partition(limit, subject);
-        match limit.lockout {
-            None => Key::new(
+        match (limit.lockout, limit.counting) {
+            (None, Counting::Log) => Key::new(pk, LOG_SK),
+            (None, Counting::Estimate) => Key::new(
                 pk,
                 Window::at(self.clock.now_secs(), limit.window_secs).sort_key(),
             ),
-            Some(_) => Key::new(pk, ATTEMPTS_SK),
+            (Some(_), _) => Key::new(pk, ATTEMPTS_SK),
         }
     }
 
@@ -403,16 +605,65 @@ impl RateLimiter {
             .map(|_| Key::new(self.partition(limit, subject), STRIKES_SK))
     }
 
-    async fn hit_window(&self, limit: &Limit, subject: &str) -> Result<Remaining, RateLimitError> {
+    /// The previous window's attempts the sliding window still covers at `now`.
+    async fn carried(
+        &self,
+        limit: &Limit,
+        pk: &str,
+        window: &Window,
+        now: i64,
+    ) -> Result<i64, RateLimitError> {
+        let previous = self
+            .store
+            .get(&Key::new(pk, window.previous().sort_key()))
+            .await?;
+        let before = previous.as_ref().map_or(0, count_of(limit));
+        // The share of the previous window still inside the sliding one, rounded up.
+        let covered = window.end.saturating_sub(now);
+        let len = limit.window_secs;
+        Ok((before.saturating_mul(covered) + len - 1) / len)
+    }
+
+    async fn hit_estimate(
+        &self,
+        limit: &Limit,
+        subject: &str,
+    ) -> Result<Remaining, RateLimitError> {
         let now = self.clock.now_secs();
         let window = Window::at(now, limit.window_secs);
-        let key = Key::new(self.partition(limit, subject), window.sort_key());
-        let (update, expect) = count_in_window(limit, &window, key);
+        let pk = self.partition(limit, subject);
+        let carried = self.carried(limit, &pk, &window, now).await?;
+        let allowed = i64::from(limit.max) - carried;
+        if allowed <= 0 {
+            return Err(blocked_until(window.end, now));
+        }
+        let key = Key::new(pk, window.sort_key());
+        let update = Update::new(key)
+            .add(COUNT, 1)
+            // It is counted again as the next window's previous one.
+            .expire_at(
+                window
+                    .end
+                    .saturating_add(limit.window_secs)
+                    .saturating_add(WINDOW_MARGIN_SECS),
+            );
+        let expect = Expect::AbsentOr(vec![Check::lt(COUNT, allowed)]);
         match self.store.update(update, expect).await {
-            Ok(item) => Ok(Remaining {
-                remaining: remaining_after(limit, Some(&item)),
-            }),
-            Err(e) if e.is_condition_failure() => Err(blocked_until(window.end, now)),
+            Ok(item) => {
+                let count = item.num(COUNT).unwrap_or(i64::from(limit.max));
+                Ok(Remaining {
+                    remaining: u32::try_from((allowed - count).max(0)).unwrap_or(0),
+                })
+            }
+            Err(e) if e.is_condition_failure() => {
+                tracing::warn!(
+                    action = limit.action,
+                    max = limit.max,
+                    ceiling_reached = true,
+                    "rate limit: ceiling reached"
+                );
+                Err(blocked_until(window.end, now))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -527,14 +778,34 @@ impl RateLimiter {
     }
 }
 
-/// The single conditional update that counts one attempt in `window`.
-fn count_in_window(limit: &Limit, window: &Window, key: Key) -> (Update, Expect) {
-    (
-        Update::new(key)
-            .add(COUNT, 1)
-            .expire_at(window.end.saturating_add(WINDOW_MARGIN_SECS)),
-        Expect::AbsentOr(vec![Check::lt(COUNT, i64::from(limit.max))]),
-    )
+/// The distinct members of a log still inside the window, in the order first seen;
+/// `None` for an item that is not one (counted as full: fail closed).
+fn live_members(item: Option<&Item>, now_ms: i64, window_ms: i64) -> Option<Vec<(String, i64)>> {
+    let Some(item) = item else {
+        return Some(Vec::new());
+    };
+    let text = item.str(MEMBERS)?;
+    let mut members: Vec<(String, i64)> = text
+        .split(',')
+        .filter_map(|m| {
+            let (tag, ms) = m.split_once(':')?;
+            Some((tag.to_owned(), ms.parse().ok()?))
+        })
+        .filter(|(_, ms)| *ms > now_ms - window_ms)
+        .collect();
+    members.sort_by_key(|(_, ms)| *ms);
+    Some(members)
+}
+
+/// A request that kept losing races on one subject: refused for a second (fail closed).
+fn contended(limit: &Limit) -> RateLimitError {
+    tracing::warn!(
+        action = limit.action,
+        "rate limit: too much contention on one subject; refusing"
+    );
+    RateLimitError::Blocked {
+        retry_after_secs: 1,
+    }
 }
 
 /// When a locking limit's item stops refusing: its expiry (the lock's end). An item

@@ -1,7 +1,8 @@
 //! What Passerelle limits, and how much: the product's rate limits (RL, MFA-6, IDV-4,
 //! IDV-5) as named constants, checked at compile time.
 
-/// A limit on one kind of attempt by one subject: at most `max` attempts per window.
+/// A limit on one kind of attempt by one subject: at most `max` attempts in any span of
+/// `window_secs` (a sliding window, never aligned to the clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
     /// Names the counter in the store key: lowercase ASCII letters, digits and `_`, so it
@@ -11,11 +12,28 @@ pub struct Limit {
     pub max: u32,
     /// The window's length in seconds (at least 1).
     pub window_secs: i64,
-    /// `None`: fixed windows aligned to `window_secs`; the subject waits for the window to
-    /// end. `Some`: the `max`-th attempt locks the subject from that moment (see
-    /// [`Lockout`] and the module documentation).
+    /// `None`: a sliding window, counted as [`Counting`] says; the subject waits until the
+    /// oldest attempt in the window leaves it. `Some`: the `max`-th attempt locks the
+    /// subject from that moment (see [`Lockout`] and the module documentation).
     pub lockout: Option<Lockout>,
+    /// How a sliding window is counted (ignored by locking limits).
+    pub counting: Counting,
 }
+
+/// How a sliding window counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// Exact: the times of the attempts still in the window, in one item (at most
+    /// [`MAX_LOGGED`] of them). At most `max` in any `window_secs`, whatever the clock.
+    Log,
+    /// Estimated, for high counts (a deployment-wide ceiling): this fixed window's count
+    /// plus the previous window's, weighted by how much of it the sliding window still
+    /// covers. One atomic `ADD` per attempt, no read-modify-write on a hot item.
+    Estimate,
+}
+
+/// The most attempts a [`Counting::Log`] limit may allow (its item holds each one's time).
+pub const MAX_LOGGED: u32 = 64;
 
 /// How a locking limit locks. The first lock lasts `lock_secs`; while the subject keeps
 /// getting locked, each further lock doubles, up to `max_lock_secs`. The number of locks
@@ -69,13 +87,22 @@ impl Lockout {
 }
 
 impl Limit {
-    /// At most `max` attempts per fixed window of `window_secs`.
+    /// At most `max` attempts in any span of `window_secs` (sliding, exact).
     pub const fn per_window(action: &'static str, max: u32, window_secs: i64) -> Self {
         Self {
             action,
             max,
             window_secs,
             lockout: None,
+            counting: Counting::Log,
+        }
+    }
+
+    /// The same limit counted as an estimate ([`Counting::Estimate`]), for high counts.
+    pub const fn estimated(self) -> Self {
+        Self {
+            counting: Counting::Estimate,
+            ..self
         }
     }
 
@@ -105,7 +132,7 @@ impl Limit {
         }
         let lockout_ok = match &self.lockout {
             Some(l) => l.is_valid(),
-            None => true,
+            None => !matches!(self.counting, Counting::Log) || self.max <= MAX_LOGGED,
         };
         self.max >= 1 && self.window_secs >= 1 && lockout_ok
     }
@@ -135,12 +162,33 @@ pub const REGISTRATION_EMAILS: Limit = Limit::per_window("registration_email", 2
 /// RL: password-reset emails per (normalised) email address.
 pub const RESET_EMAILS: Limit = Limit::per_window("reset_email", 20, HOUR);
 
-/// RL / MFA-3: one-time-code sends (SMS or voice) per E.164 phone number, short burst.
-/// Use with [`OTP_SENDS_LONG`] through [`RateLimiter::hit_all`](super::RateLimiter::hit_all).
+/// RL / MFA-3: one-time-code sends (SMS or voice) per E.164 phone number, short burst:
+/// 2 in any 10 s. Use with [`OTP_SENDS_LONG`] through
+/// [`RateLimiter::hit_all`](super::RateLimiter::hit_all).
 pub const OTP_SENDS_SHORT: Limit = Limit::per_window("otp_send_short", 2, 10);
 
-/// RL / MFA-3: one-time-code sends per E.164 phone number, sustained.
+/// RL / MFA-3: one-time-code sends per E.164 phone number, sustained: 10 in any 5 minutes.
 pub const OTP_SENDS_LONG: Limit = Limit::per_window("otp_send_long", 10, 5 * MINUTE);
+
+/// RL (SMS pumping): distinct phone numbers one account may send codes to in any 24 hours,
+/// with [`RateLimiter::hit_distinct`](super::RateLimiter::hit_distinct) (the subject is the
+/// account, the member the number). 5, as many phones as an account may hold (MFA-3);
+/// sending again to a number already counted costs nothing.
+pub const OTP_NUMBERS_PER_ACCOUNT: Limit = Limit::per_window("otp_numbers", 5, DAY);
+
+/// RL (SMS pumping): the deployment-wide ceiling on texts and calls per hour, set by the
+/// operator (`PASSERELLE_SMS_PER_HOUR`, default [`DEFAULT_SMS_PER_HOUR`]); one subject,
+/// [`SMS_CEILING_SUBJECT`]. Estimated (sliding, see [`Counting::Estimate`]): it may let a
+/// few more through than `max` when the previous hour was uneven, never twice as many.
+pub const fn sms_ceiling(per_hour: u32) -> Limit {
+    Limit::per_window("sms_ceiling", per_hour, HOUR).estimated()
+}
+
+/// The ceiling's subject: the whole deployment.
+pub const SMS_CEILING_SUBJECT: &str = "deployment";
+
+/// The ceiling when the operator sets none.
+pub const DEFAULT_SMS_PER_HOUR: u32 = 1000;
 
 /// MFA-6: wrong second-factor codes per account: the 10th within 10 minutes of the first
 /// locks every factor for 10 minutes from that moment (so, either way, at most 10 codes
@@ -190,6 +238,8 @@ pub const ALL: &[Limit] = &[
     RESET_EMAILS,
     OTP_SENDS_SHORT,
     OTP_SENDS_LONG,
+    OTP_NUMBERS_PER_ACCOUNT,
+    sms_ceiling(DEFAULT_SMS_PER_HOUR),
     MFA_FAILURES,
     IDV_DOCUMENT,
     IDV_RESOLUTION,
@@ -238,6 +288,12 @@ mod tests {
         assert!(!Limit::per_window("Upper", 1, 1).is_valid());
         assert!(!Limit::per_window("ok", 0, 1).is_valid());
         assert!(!Limit::per_window("ok", 1, 0).is_valid());
+        assert!(!Limit::per_window("ok", MAX_LOGGED + 1, 1).is_valid());
+        assert!(
+            Limit::per_window("ok", MAX_LOGGED + 1, 1)
+                .estimated()
+                .is_valid()
+        );
         assert!(
             !Limit::per_window("ok", 1, 1)
                 .locking(Lockout::doubling(10, 5, 0))

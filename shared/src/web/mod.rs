@@ -82,6 +82,8 @@ pub struct WebState {
     pub api: crate::api::ApiState,
     /// Identity verification, built on first use (see [`verify::services`]).
     pub idv: Arc<verify::IdvCell>,
+    /// The deployment's ceiling on texts and calls per hour (`PASSERELLE_SMS_PER_HOUR`).
+    pub sms_per_hour: u32,
     /// Proxies whose `X-Forwarded-For` names the client (`PASSERELLE_TRUSTED_PROXIES`,
     /// [`client`]); none by default.
     pub trusted_proxies: crate::proxies::TrustedProxies,
@@ -109,22 +111,31 @@ impl WebState {
             idv: Arc::new(verify::IdvCell::default()),
             trusted_proxies: crate::proxies::TrustedProxies::none(),
             cdn: crate::config::Cdn::None,
+            sms_per_hour: crate::ratelimit::DEFAULT_SMS_PER_HOUR,
         }
     }
 
     /// The state a function or the local stack serves from its configuration: the public
     /// URL, the session timings (`PASSERELLE_SESSION_IDLE_SECS`), the trusted proxies
-    /// (`PASSERELLE_TRUSTED_PROXIES`) and CDN (`PASSERELLE_CDN`).
+    /// (`PASSERELLE_TRUSTED_PROXIES`), the CDN (`PASSERELLE_CDN`) and the SMS ceiling
+    /// (`PASSERELLE_SMS_PER_HOUR`).
     pub fn from_config(
         services: Arc<Services>,
         config: &crate::config::Config,
         dev_outbox: bool,
     ) -> Self {
         let mut state = Self::new(services, config.public_url.clone(), dev_outbox)
-            .with_session_policy(SessionPolicy::with_idle_secs(config.session_idle_secs));
+            .with_session_policy(SessionPolicy::with_idle_secs(config.session_idle_secs))
+            .with_sms_per_hour(config.sms_per_hour);
         state.trusted_proxies = config.trusted_proxies.clone();
         state.cdn = config.cdn;
         state
+    }
+
+    /// The same state with another ceiling on texts and calls per hour.
+    pub fn with_sms_per_hour(mut self, per_hour: u32) -> Self {
+        self.sms_per_hour = per_hour;
+        self
     }
 
     /// The same state with another argon2 cost: tests use a cheap one.

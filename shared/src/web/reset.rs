@@ -3,7 +3,9 @@
 //! ends, the owner is told by email, and the person signs in again (a reset never signs
 //! anyone in).
 //!
-//! The email step answers the same whether or not an account uses the address.
+//! The email step answers the same, in the same time, whether or not an account uses the
+//! address: the same store calls (`Accounts::begin_reset`) and one email to the address
+//! typed — the link, or "no account uses this address".
 //! The "password changed" notice's "this wasn't me" link leads to `/forgot-password`
 //! for now: the dedicated not-me page (LinkKind::NotMe, forcing a reset) comes with the
 //! notifications work of ACC-8.
@@ -77,12 +79,18 @@ async fn submit(
     let services = state.account_services().await?;
     services.limiter.hit(&RESET_EMAILS, email.as_str()).await?;
     let lang = page.locale.lang;
-    if let Some((_, token)) = services.accounts.begin_reset(&email).await? {
-        let kind = MailKind::PasswordReset {
+    // The same work either way (ACC-3's equal time, for ACC-5): `begin_reset` makes the
+    // same store calls, and one email goes to the address typed, whichever it is.
+    let kind = match services.accounts.begin_reset(&email).await? {
+        Some((_, token)) => MailKind::PasswordReset {
             reset_url: link(&state, lang, "/reset-password", Some(token.as_str())),
-        };
-        send_mail(&state, &kind, lang, email.as_str()).await?;
-    }
+        },
+        None => MailKind::ResetNoAccount {
+            sign_up_url: link(&state, lang, "/sign-up", None),
+            reset_url: link(&state, lang, "/forgot-password", None),
+        },
+    };
+    send_mail(&state, &kind, lang, email.as_str()).await?;
     let body = page.t_args("check-email-reset", &[("email", email.as_str().into())]);
     let spam = page.t("check-email-not-received");
     MessagePage::render(

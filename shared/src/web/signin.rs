@@ -7,7 +7,9 @@
 //! across addresses (SIGN_IN_EMAIL_FAILURES) before the password is checked, and a
 //! success clears the counts.
 //! A right password starts a *pending* session and leads to the factor step
-//! (`/sign-in/factor`), or to factor set-up for an account that has no factor yet.
+//! (`/sign-in/factor`), or to factor set-up for an account that has no factor yet. A
+//! remembered browser (ACC-4) skips the factor step, except for an agency's request that
+//! needs a factor of this sign-in (aal/2, phishing-resistant, verified identity).
 
 use askama::Template;
 use axum::Router;
@@ -132,10 +134,13 @@ async fn submit(
         .await
     {
         Ok(account) => {
-            // A browser remembered for this account stands in for the factor (ACC-4).
+            // A browser remembered for this account stands in for the factor (ACC-4), but
+            // never for an agency's request that needs a factor of this sign-in (aal/2,
+            // phishing-resistant, a verified identity): that one goes to the factor step.
             let remembered = match remember_cookie {
                 Some(value) if account.status == AccountStatus::Active => {
                     services.remembered.accepts(&account.id, value).await?
+                        && !crate::web::oidc::waiting_needs_fresh_factor(&state, &headers).await?
                 }
                 _ => false,
             };

@@ -160,6 +160,7 @@ impl Stack {
             session_idle_secs: 900,
             trusted_proxies: Default::default(),
             cdn: Default::default(),
+            sms_per_hour: passerelle::ratelimit::DEFAULT_SMS_PER_HOUR,
         };
         let services = Arc::new(
             Services::embedded(

@@ -105,6 +105,14 @@ pub(super) fn build(kind: &MailKind, lang: Lang) -> Content {
             .para(&id("validity"))
             .para(&id("identity"))
             .para(&id("ignore")),
+        MailKind::ResetNoAccount {
+            sign_up_url,
+            reset_url,
+        } => b
+            .para(&id("body"))
+            .link(&id("other-address"), reset_url)
+            .link(&id("sign-up"), sign_up_url)
+            .para(&id("ignore")),
         MailKind::PasswordChanged { not_me_url } | MailKind::PersonalKeyUsed { not_me_url } => {
             b.para(&id("body")).para("mail-was-you").not_me(not_me_url)
         }

@@ -30,6 +30,12 @@ pub enum MailKind {
     },
     /// ACC-5: the reset link, valid 30 minutes and single use.
     PasswordReset { reset_url: String },
+    /// ACC-5: a reset was asked for an address no account uses. The page said the same as
+    /// for an account (and took the same work); the address's holder learns it here.
+    ResetNoAccount {
+        sign_up_url: String,
+        reset_url: String,
+    },
     /// ACC-8.
     PasswordChanged { not_me_url: String },
     /// ACC-8: `when`, `device` and `place` are already formatted for the language.
@@ -80,6 +86,7 @@ impl MailKind {
             MailKind::ConfirmSignup { .. } => "confirm-signup",
             MailKind::AlreadyRegistered { .. } => "already-registered",
             MailKind::PasswordReset { .. } => "password-reset",
+            MailKind::ResetNoAccount { .. } => "reset-no-account",
             MailKind::PasswordChanged { .. } => "password-changed",
             MailKind::NewDeviceSignIn { .. } => "new-device",
             MailKind::EmailAdded { .. } => "email-added",
@@ -106,6 +113,10 @@ impl MailKind {
                 reset_url,
             } => vec![("sign_in_url", sign_in_url), ("reset_url", reset_url)],
             MailKind::PasswordReset { reset_url } => vec![("reset_url", reset_url)],
+            MailKind::ResetNoAccount {
+                sign_up_url,
+                reset_url,
+            } => vec![("sign_up_url", sign_up_url), ("reset_url", reset_url)],
             MailKind::PasswordChanged { not_me_url }
             | MailKind::NewDeviceSignIn { not_me_url, .. }
             | MailKind::EmailAdded { not_me_url, .. }

@@ -17,7 +17,9 @@ use super::code::six_digits;
 use crate::mfa::{MfaError, PhoneChallenge, PhoneDelivery};
 use crate::notify::job::{self, Outgoing};
 use crate::notify::{Channel, Sms};
-use crate::ratelimit::{OTP_SENDS_LONG, OTP_SENDS_SHORT};
+use crate::ratelimit::{
+    OTP_NUMBERS_PER_ACCOUNT, OTP_SENDS_LONG, OTP_SENDS_SHORT, SMS_CEILING_SUBJECT, sms_ceiling,
+};
 use crate::web::WebState;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::WebError;
@@ -99,17 +101,30 @@ pub fn default_region(lang: Lang) -> &'static str {
     }
 }
 
-/// Counts the send against the number's limits, then queues the code.
+/// Counts the send against its limits (RL), then queues the code: the distinct numbers
+/// `user_id` texted in the last 24 hours (a number already counted is free), the number's
+/// sliding limits (2 in any 10 s, 10 in any 5 min), then the deployment's hourly ceiling
+/// (`PASSERELLE_SMS_PER_HOUR`), last so that a send refused by another limit does not use
+/// it up. Any of them refusing is a 429 that says when to retry.
 pub async fn send_code(
     state: &WebState,
     page: &Page,
+    user_id: &str,
     challenge: &PhoneChallenge,
     voice: bool,
 ) -> Result<(), WebError> {
     let services = state.account_services().await?;
     services
         .limiter
+        .hit_distinct(&OTP_NUMBERS_PER_ACCOUNT, user_id, &challenge.e164)
+        .await?;
+    services
+        .limiter
         .hit_all(&[&OTP_SENDS_SHORT, &OTP_SENDS_LONG], &challenge.e164)
+        .await?;
+    services
+        .limiter
+        .hit(&sms_ceiling(state.sms_per_hour), SMS_CEILING_SUBJECT)
         .await?;
     let body = page.t_args("sms-code-text", &[("code", challenge.code.as_str().into())]);
     let sms = Sms {
@@ -156,7 +171,7 @@ async fn submit(
         .await
     {
         Ok(challenge) => {
-            send_code(&state, &page, &challenge, voice).await?;
+            send_code(&state, &page, &access.session.user_id, &challenge, voice).await?;
             let to = format!("/mfa/phone/confirm?c={}", urlencode(&challenge.id));
             return Ok(Redirect::to(&page.href(&to)).into_response());
         }

@@ -484,7 +484,7 @@ async fn phone_send(
         Err(MfaError::NotFound) => return Err(WebError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    send_code(&state, &page, &challenge, form.delivery == "voice").await?;
+    send_code(&state, &page, &user, &challenge, form.delivery == "voice").await?;
     let mut to = format!("/sign-in/phone/code?c={}", urlencode(&challenge.id));
     if !form.return_to.is_empty() {
         to.push_str(&format!(

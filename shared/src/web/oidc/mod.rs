@@ -35,6 +35,19 @@ pub fn routes() -> Router<WebState> {
         .merge(not_verified::routes())
 }
 
+/// Whether the agency's request waiting for this browser's sign-in needs a factor used in
+/// this sign-in (`aal/2`, phishing-resistant, or any verified identity): a remembered
+/// browser must not stand in for it (ACC-4, MFA-7).
+pub async fn waiting_needs_fresh_factor(
+    state: &WebState,
+    headers: &HeaderMap,
+) -> Result<bool, super::error::WebError> {
+    use crate::oidc::request::AalLevel;
+    Ok(resume::waiting(state, headers)
+        .await?
+        .is_some_and(|(pending, _)| pending.request.acr.required_aal() > AalLevel::Default))
+}
+
 /// `/authorize/resume` when an agency's request waits for this browser's sign-in.
 pub fn continuation(headers: &HeaderMap) -> Option<&'static str> {
     cookies::get(headers, &format!("__Host-{AUTHORIZE_COOKIE}"))

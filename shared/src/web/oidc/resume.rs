@@ -30,8 +30,8 @@ pub fn routes() -> Router<WebState> {
 #[derive(Debug)]
 pub(super) enum Decision {
     NeedsSignIn,
-    /// Signed in, but with less than the request's AAL (a remembered browser for aal2,
-    /// anything but WebAuthn for phishing-resistant).
+    /// Signed in, but with less than the request's AAL (a remembered browser for aal2 and
+    /// for every verified-identity request, anything but WebAuthn for phishing-resistant).
     NeedsFactor(AalLevel),
     /// A verified identity was asked and the account has none in use: where to go.
     NeedsVerification(VerifyStep),
@@ -105,8 +105,11 @@ pub(super) async fn decide(
     if since_ms.is_some_and(|t| session.created_ms < t) {
         return Ok(Decision::NeedsSignIn);
     }
-    if !session.satisfies(request.acr.aal.aal()) {
-        return Ok(Decision::NeedsFactor(request.acr.aal));
+    // A verified identity needs a factor used in this sign-in, whatever the request
+    // says of the AAL (MFA-7, ACC-4): a remembered browser never stands in for it.
+    let required = request.acr.required_aal();
+    if !session.satisfies(required.aal()) {
+        return Ok(Decision::NeedsFactor(required));
     }
     let mut verified = None;
     if request.acr.ial > Ial::AuthOnly {

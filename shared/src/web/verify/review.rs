@@ -1,6 +1,12 @@
-//! `GET/POST /verify/review`: the name, date of birth and address read from the document,
-//! shown and editable, validated (real date, age ≥ 18, USPS state, ZIP), then sent to
-//! identity resolution and the state-ID check (IDV-5: 5 per 6 hours) → `/verify/checks`.
+//! `GET/POST /verify/review`: what was read from the document, then sent to identity
+//! resolution and the state-ID check (IDV-5: 5 per 6 hours) → `/verify/checks`.
+//!
+//! Only the address may change (IDV-10): the person may live elsewhere than the document
+//! says, and the address the form sends is the one checked (resolution, then the phone or
+//! the letter). The name, date of birth, ID number and issuing state are shown, never
+//! inputs, and a form that sends them anyway is not read for them: they stay the
+//! document's. A document whose name or date of birth does not hold (unreadable, under
+//! 18) is sent back to the document step.
 
 use askama::Template;
 use axum::Router;
@@ -20,15 +26,10 @@ use crate::web::error::WebError;
 use crate::web::forms::FormErrors;
 use crate::web::page::{Page, render};
 
-/// The editable fields, as shown or as typed.
+/// The editable fields, as shown or as typed: the address only. Fields the form should
+/// not carry (`given_name`, `birthdate` …) are not read at all.
 #[derive(Default, Deserialize, Zeroize, ZeroizeOnDrop)]
 struct Fields {
-    #[serde(default)]
-    given_name: String,
-    #[serde(default)]
-    family_name: String,
-    #[serde(default)]
-    birthdate: String,
     #[serde(default)]
     line1: String,
     #[serde(default)]
@@ -44,9 +45,6 @@ struct Fields {
 impl Fields {
     fn of(pii: &Pii) -> Self {
         Self {
-            given_name: pii.given_name.clone(),
-            family_name: pii.family_name.clone(),
-            birthdate: pii.birthdate.clone(),
             line1: pii.address.line1.clone(),
             line2: pii.address.line2.clone(),
             city: pii.address.city.clone(),
@@ -55,12 +53,9 @@ impl Fields {
         }
     }
 
-    /// `draft` with these fields in place of its own.
+    /// `draft` (what the document says) with this address in place of its own.
     fn apply(&self, draft: &Pii) -> Pii {
         let mut pii = draft.clone();
-        pii.given_name = self.given_name.clone();
-        pii.family_name = self.family_name.clone();
-        pii.birthdate = self.birthdate.clone();
         pii.address.line1 = self.line1.clone();
         pii.address.line2 = self.line2.clone();
         pii.address.city = self.city.clone();
@@ -71,12 +66,37 @@ impl Fields {
     }
 }
 
+/// What the document says and the page only shows.
+struct ReadOnly {
+    label: String,
+    value: Zeroizing<String>,
+}
+
+fn read_only(page: &Page, draft: Option<&Pii>) -> Vec<ReadOnly> {
+    let Some(pii) = draft else {
+        return Vec::new();
+    };
+    [
+        ("verify-review-given-name", &pii.given_name),
+        ("verify-review-family-name", &pii.family_name),
+        ("verify-review-birthdate", &pii.birthdate),
+    ]
+    .into_iter()
+    .map(|(label, value)| ReadOnly {
+        label: page.t(label),
+        value: Zeroizing::new(value.clone()),
+    })
+    .collect()
+}
+
 #[derive(Template)]
 #[template(path = "verify_review.html")]
 struct ReviewPage {
     page: Page,
     errors: FormErrors,
     notice: Option<Notice>,
+    /// Name and date of birth, as the document says: not inputs.
+    from_document: Vec<ReadOnly>,
     fields: Vec<TextField>,
 }
 
@@ -106,30 +126,6 @@ impl Fields {
                 }
             };
         vec![
-            field(
-                "given_name",
-                "verify-review-given-name",
-                None,
-                &self.given_name,
-                "given-name",
-                60,
-            ),
-            field(
-                "family_name",
-                "verify-review-family-name",
-                None,
-                &self.family_name,
-                "family-name",
-                60,
-            ),
-            field(
-                "birthdate",
-                "verify-review-birthdate",
-                Some("verify-review-birthdate-hint"),
-                &self.birthdate,
-                "bday",
-                10,
-            ),
             field(
                 "line1",
                 "verify-review-line1",
@@ -188,6 +184,7 @@ fn show(
     render(&ReviewPage {
         errors,
         notice: Notice::of(&page, &ctx.flow, Step::Review),
+        from_document: read_only(&page, ctx.draft.as_ref()),
         fields: values.text_fields(&page),
         page: ctx.page(state, page),
     })
@@ -210,10 +207,11 @@ async fn form(
 /// Which field a problem belongs to, and its message id.
 fn field_of(e: PiiError, pii: &Pii) -> (&'static str, &'static str) {
     match e {
-        PiiError::GivenName => ("given_name", "verify-review-given-name-invalid"),
-        PiiError::FamilyName => ("family_name", "verify-review-family-name-invalid"),
-        PiiError::Birthdate => ("birthdate", "verify-review-birthdate-invalid"),
-        PiiError::TooYoung => ("birthdate", "verify-review-too-young"),
+        // Read from the document and not editable: only new photos can change them.
+        PiiError::GivenName | PiiError::FamilyName | PiiError::Birthdate => {
+            ("document", "verify-review-identity-unreadable")
+        }
+        PiiError::TooYoung => ("document", "verify-review-too-young"),
         PiiError::Line1 => ("line1", "verify-review-line1-invalid"),
         PiiError::Line2 => ("line2", "verify-review-line2-invalid"),
         PiiError::City => ("city", "verify-review-city-invalid"),
@@ -240,9 +238,6 @@ fn problems(page: &Page, pii: &Pii, now_ms: i64) -> FormErrors {
         let (field, id) = field_of(e, &scratch);
         errors.add(field, page.t(id));
         match field {
-            "given_name" => scratch.given_name = "A".into(),
-            "family_name" => scratch.family_name = "A".into(),
-            "birthdate" => scratch.birthdate = "1970-01-01".into(),
             "line1" => scratch.address.line1 = "A".into(),
             "line2" => scratch.address.line2.clear(),
             "city" => scratch.address.city = "A".into(),
