@@ -96,6 +96,7 @@ impl Stack {
         let app = passerelle_local::app_with_demo(&config, &services).await?;
         let workers = passerelle_local::start_workers(&config, &services);
         let server = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             let _ = axum::serve(listener, app).await;
         });
         Ok(Self {
