@@ -7,7 +7,7 @@
 //! - `signin/argon2_verify`: argon2's own verification of a PHC hash at the same cost, on
 //!   the bench thread: argon2 and nothing else.
 //! - `signin/burn_equal_time`: what an unknown address pays instead (`password_hash::
-//!   burn_equal_time`): the same argon2 work, plus the hop to the blocking pool.
+//!   burn_equal_time`): the same argon2 work and pepper, plus the hop to the blocking pool.
 //! - `signin_rest/authenticate_tiny_hash`: the same `authenticate`, for an account hashed
 //!   (and an `Accounts` configured) at argon2's minimum cost (8 KiB, one pass): everything
 //!   else, measured directly, with a few microseconds of argon2 left in.
@@ -155,7 +155,7 @@ fn signin(c: &mut Criterion) {
     });
     group.bench_function("burn_equal_time", |b| {
         b.to_async(&rt).iter(|| async {
-            password_hash::burn_equal_time(&production, black_box(PASSWORD)).await;
+            password_hash::burn_equal_time(&envelope, &production, black_box(PASSWORD)).await;
         });
     });
     group.finish();
@@ -170,7 +170,7 @@ fn signin(c: &mut Criterion) {
     });
     group.bench_function("burn_equal_time_tiny", |b| {
         b.to_async(&rt).iter(|| async {
-            password_hash::burn_equal_time(&TINY, black_box(PASSWORD)).await;
+            password_hash::burn_equal_time(&envelope, &TINY, black_box(PASSWORD)).await;
         });
     });
     group.bench_function("handler_writes", |b| {

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::proxies::TrustedProxies;
+
 /// Every variable Passerelle reads, with what it accepts (shown in errors and docs).
 pub const VARIABLES: &[(&str, &str)] = &[
     ("PASSERELLE_BACKEND", "`embedded` (default) or `aws`"),
@@ -33,6 +35,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "the idle timeout of sessions in seconds, 30 to 3600 (default 900, ACC-3; shorter only for tests of the warning)",
     ),
     (
+        "PASSERELLE_TRUSTED_PROXIES",
+        "comma-separated addresses or CIDR ranges of the proxies in front of the site whose `X-Forwarded-For` is believed, such as `10.0.0.0/8` (default none: the client is API Gateway's source address, or the socket's)",
+    ),
+    (
+        "PASSERELLE_CDN",
+        "`cloudfront` when a CloudFront distribution that sets its viewer headers is the only way to the site, so the approximate place in history and device lists comes from them (default none: no place is shown)",
+    ),
+    (
         "PASSERELLE_SMS_PER_HOUR",
         "a whole number from 1 to 1000000: the deployment's ceiling on texts and calls per hour (default 1000)",
     ),
@@ -47,6 +57,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "PASSERELLE_KMS_KEY_ID",
         "the KMS key id, ARN or alias that wraps data keys (aws, required)",
+    ),
+    (
+        "PASSERELLE_KMS_MAC_KEY_ID",
+        "the key id, ARN or alias of a KMS HMAC_256 key (usage GENERATE_VERIFY_MAC), not the envelope key: it makes the SSN and person fingerprints and the password pepper (aws, required)",
     ),
     (
         "PASSERELLE_NOTIFY_QUEUE_URL",
@@ -98,6 +112,20 @@ pub struct Config {
     pub session_idle_secs: i64,
     /// RL: the deployment-wide ceiling on texts and calls per hour.
     pub sms_per_hour: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: TrustedProxies,
+    /// The CDN in front, whose headers say where a request comes from (none by default).
+    pub cdn: Cdn,
+}
+
+/// A CDN in front of the site that the deployment trusts for the viewer's place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Cdn {
+    /// Nothing trusted: no place is recorded.
+    #[default]
+    None,
+    /// CloudFront, which sets `CloudFront-Viewer-City` / `-Country(-Name)` itself.
+    CloudFront,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +153,8 @@ pub struct EmbeddedConfig {
 pub struct AwsConfig {
     pub table: String,
     pub kms_key_id: String,
+    /// The HMAC key of [`crate::keys::KeyService::mac`].
+    pub kms_mac_key_id: String,
     pub notify_queue_url: String,
     pub proofing_queue_url: String,
     /// The proofing queue's `maxReceiveCount` (its redrive policy).
@@ -240,6 +270,17 @@ impl Config {
             Some(_) => return Err(env.bad("PASSERELLE_LOG_FORMAT")),
         };
         let session_idle_secs = env.number("PASSERELLE_SESSION_IDLE_SECS", 900, 30..=3600)?;
+        let trusted_proxies = match env.get("PASSERELLE_TRUSTED_PROXIES") {
+            None => TrustedProxies::none(),
+            Some(v) => {
+                TrustedProxies::parse(v).ok_or_else(|| env.bad("PASSERELLE_TRUSTED_PROXIES"))?
+            }
+        };
+        let cdn = match env.get("PASSERELLE_CDN") {
+            None => Cdn::None,
+            Some("cloudfront") => Cdn::CloudFront,
+            Some(_) => return Err(env.bad("PASSERELLE_CDN")),
+        };
         let sms_per_hour = env.number(
             "PASSERELLE_SMS_PER_HOUR",
             crate::ratelimit::DEFAULT_SMS_PER_HOUR,
@@ -281,6 +322,10 @@ impl Config {
                 }
                 let table = env.required("PASSERELLE_TABLE")?;
                 let kms_key_id = env.required("PASSERELLE_KMS_KEY_ID")?;
+                let kms_mac_key_id = env.required("PASSERELLE_KMS_MAC_KEY_ID")?;
+                if !is_kms_key_name(&kms_mac_key_id) || kms_mac_key_id == kms_key_id {
+                    return Err(env.bad("PASSERELLE_KMS_MAC_KEY_ID"));
+                }
                 let proofing_queue_url = env.required("PASSERELLE_PROOFING_QUEUE_URL")?;
                 if !is_http_url(&proofing_queue_url) {
                     return Err(env.bad("PASSERELLE_PROOFING_QUEUE_URL"));
@@ -290,6 +335,7 @@ impl Config {
                 Backend::Aws(AwsConfig {
                     table,
                     kms_key_id,
+                    kms_mac_key_id,
                     notify_queue_url,
                     proofing_queue_url,
                     proofing_max_receives,
@@ -302,6 +348,8 @@ impl Config {
         };
         Ok(Self {
             session_idle_secs,
+            trusted_proxies,
+            cdn,
             sms_per_hour,
             backend,
             listen,
@@ -310,6 +358,20 @@ impl Config {
             log_format,
         })
     }
+}
+
+/// A KMS key id (`1234abcd-…`, `mrk-…`), key ARN, alias name or alias ARN: one word of
+/// letters, digits and `-_/:.`, no spaces. What KMS then says of it is its own check.
+fn is_kms_key_name(s: &str) -> bool {
+    let word = !s.is_empty()
+        && s.len() <= 2048
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_/:.".contains(&b));
+    let id = s.len() == 36 && s.bytes().filter(|&b| b == b'-').count() == 4;
+    word && (id
+        || s.starts_with("mrk-")
+        || s.starts_with("alias/")
+        || (s.starts_with("arn:aws") && s.contains(":kms:")))
 }
 
 /// The identity-proofing vendors: where the worker calls them, how long it waits, and the
@@ -435,6 +497,29 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_and_the_cdn_are_off_unless_set_and_bad_values_name_the_variable() {
+        let cfg = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(cfg.trusted_proxies, TrustedProxies::none());
+        assert_eq!(cfg.cdn, Cdn::None);
+        let cfg = Config::from_vars(&vars(&[
+            ("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32"),
+            ("PASSERELLE_CDN", "cloudfront"),
+        ]))
+        .unwrap();
+        assert!(cfg.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
+        assert_eq!(cfg.cdn, Cdn::CloudFront);
+        for (var, bad) in [
+            ("PASSERELLE_TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("PASSERELLE_TRUSTED_PROXIES", "my-proxy"),
+            ("PASSERELLE_CDN", "akamai"),
+        ] {
+            let err = Config::from_vars(&vars(&[(var, bad)])).unwrap_err();
+            assert_eq!(err.variable, var);
+            assert!(err.to_string().starts_with(&format!("{var}=")), "{err}");
+        }
+    }
+
+    #[test]
     fn a_bad_listen_address_names_the_variable() {
         let err = Config::from_vars(&vars(&[("PASSERELLE_LISTEN", "localhost:x")])).unwrap_err();
         assert_eq!(err.variable, "PASSERELLE_LISTEN");
@@ -479,6 +564,7 @@ mod tests {
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
             ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
+            ("PASSERELLE_KMS_MAC_KEY_ID", "alias/passerelle-mac"),
             (
                 "PASSERELLE_PROOFING_QUEUE_URL",
                 "http://127.0.0.1:5000/123/proofing",
@@ -495,6 +581,50 @@ mod tests {
     }
 
     #[test]
+    fn aws_without_a_usable_mac_key_names_it() {
+        let base = [
+            ("PASSERELLE_BACKEND", "aws"),
+            (
+                "PASSERELLE_NOTIFY_QUEUE_URL",
+                "http://127.0.0.1:5000/123/notify",
+            ),
+            ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
+            ("PASSERELLE_TABLE", "passerelle"),
+            ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
+            (
+                "PASSERELLE_PROOFING_QUEUE_URL",
+                "http://127.0.0.1:5000/123/proofing",
+            ),
+        ];
+        // Missing
+        let err = Config::from_vars(&vars(&base)).unwrap_err();
+        assert_eq!(err.variable, "PASSERELLE_KMS_MAC_KEY_ID");
+        assert!(err.to_string().contains("HMAC_256"), "{err}");
+        // Not a key name, or the envelope key (which makes no MAC)
+        for bad in ["", "my mac key", "passerelle-mac", "alias/passerelle"] {
+            let mut with = base.to_vec();
+            with.push(("PASSERELLE_KMS_MAC_KEY_ID", bad));
+            let err = Config::from_vars(&vars(&with)).unwrap_err();
+            assert_eq!(err.variable, "PASSERELLE_KMS_MAC_KEY_ID", "{bad:?}");
+        }
+        // Ids, ARNs and aliases are accepted
+        for good in [
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "mrk-1234abcd12ab34cd56ef1234567890ab",
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "alias/passerelle-prod-mac",
+        ] {
+            let mut with = base.to_vec();
+            with.push(("PASSERELLE_KMS_MAC_KEY_ID", good));
+            let cfg = Config::from_vars(&vars(&with)).unwrap();
+            let Backend::Aws(aws) = cfg.backend else {
+                unreachable!()
+            };
+            assert_eq!(aws.kms_mac_key_id, good);
+        }
+    }
+
+    #[test]
     fn aws_without_the_proofing_queue_names_it() {
         let err = Config::from_vars(&vars(&[
             ("PASSERELLE_BACKEND", "aws"),
@@ -505,6 +635,7 @@ mod tests {
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
             ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
+            ("PASSERELLE_KMS_MAC_KEY_ID", "alias/passerelle-mac"),
         ]))
         .unwrap_err();
         assert_eq!(err.variable, "PASSERELLE_PROOFING_QUEUE_URL");

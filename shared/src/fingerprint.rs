@@ -1,8 +1,11 @@
-//! Keyed fingerprints of personal identifiers (email addresses, phone numbers, SSNs, rate
-//! limit subjects): lookups and uniqueness work on HMAC-SHA256 values, so the table never
-//! needs an identifier in clear, and a stolen table cannot be searched by guessing without
-//! the key. The key is made once per deployment, sealed by the key service, and kept in
-//! the store; each use derives its own subkey, so fingerprints of one kind cannot be
+//! Keyed fingerprints of personal identifiers (email addresses, phone numbers, rate limit
+//! subjects): lookups and uniqueness work on HMAC-SHA256 values, so the table never needs
+//! an identifier in clear, and a stolen table cannot be searched by guessing without the
+//! key. The key is made once per deployment, sealed by the key service, and kept in the
+//! store, so whoever holds the table *and* the key service's unwrap holds it: identifiers
+//! with few values that must resist that too (SSNs, name + ZIP + birth year) are
+//! fingerprinted by the key service's own MAC instead ([`crate::keys::KeyService::mac`],
+//! `idv/duplicates.rs`); each use derives its own subkey, so fingerprints of one kind cannot be
 //! linked to another. Two secrets of the deployment are subkeys of it too: pairwise
 //! subjects (`pairwise`) and the daily keys that seal authorization codes
 //! (`oidc-code/<day>`, [`crate::oidc::codes`]).

@@ -12,6 +12,7 @@ pub mod idv;
 pub mod keys;
 pub mod mfa;
 pub mod notify;
+pub mod proxies;
 pub mod queue;
 pub mod random;
 pub mod ratelimit;

@@ -188,8 +188,11 @@ impl Services {
         use crate::store::dynamo::DynamoStore;
 
         let clients = AwsClients::from_env(cfg.endpoint_url.as_deref()).await;
-        let keys: Arc<dyn KeyService> =
-            Arc::new(KmsKeyService::new(clients.kms.clone(), &cfg.kms_key_id));
+        let keys: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(
+            clients.kms.clone(),
+            &cfg.kms_key_id,
+            &cfg.kms_mac_key_id,
+        ));
         Self {
             store: Arc::new(DynamoStore::new(
                 clients.dynamodb.clone(),

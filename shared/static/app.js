@@ -17,12 +17,13 @@
   // The idle-session warning (ACC-3): shown `data-warn-after` seconds after the page
   // loaded, counting down to `data-expires-after`; "stay signed in" posts the keep-alive
   // form in the background and starts the count again; at zero the browser goes to the
-  // timeout page, which ends the session and says so.
+  // timeout page by posting its hidden form (with the CSRF token: a plain GET of that
+  // page ends nothing), which ends the session and says so.
   var box = document.getElementById("session-timeout");
   if (!box) return;
   var warnAfter = Number(box.getAttribute("data-warn-after")) * 1000;
   var expiresAfter = Number(box.getAttribute("data-expires-after")) * 1000;
-  var timeoutUrl = box.getAttribute("data-timeout-url");
+  var timeoutForm = box.querySelector("form[data-timeout]");
   var countdown = box.querySelector("[data-countdown]");
   var form = box.querySelector("form[data-keep-alive]");
   var deadline, warnTimer, tick, lastFocus;
@@ -37,7 +38,8 @@
   function update() {
     var left = deadline - Date.now();
     if (left <= 0) {
-      window.location.assign(timeoutUrl);
+      window.clearInterval(tick);
+      timeoutForm.submit();
       return;
     }
     countdown.textContent = format(left);
@@ -71,7 +73,7 @@
         start(expiresAfter, warnAfter);
         if (lastFocus && lastFocus.focus) lastFocus.focus();
       } else {
-        window.location.assign(timeoutUrl);
+        timeoutForm.submit();
       }
     });
   });

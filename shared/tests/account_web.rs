@@ -622,8 +622,8 @@ async fn the_idle_warning_keep_alive_extends_the_session() {
         .post("/session/keep-alive", &[("return_to", "/account/history")])
         .await;
     assert_eq!(back.location(), "/account/history");
-    // And a timed-out page's "sign out" link ends the session for good
-    let ended = b.get("/session/timeout").await;
+    // And the warning's timeout form (posted with the token at zero) ends it for good
+    let ended = b.post("/session/timeout", &[]).await;
     assert!(
         ended.body.contains("Your session has ended"),
         "{}",
@@ -674,6 +674,8 @@ async fn not_me_disables_the_password_and_mails_reset_links() {
     // And a reset link arrived; the not-me link works once
     site.link_in_mail("max@example.gov", "/reset-password?t=")
         .await;
+    // (the ended session's page took a new CSRF token: the link is opened again first)
+    b.get(&link).await;
     let again = b.post("/not-me", &[("t", &token)]).await;
     assert!(again.body.contains("expired or was already used"));
 }

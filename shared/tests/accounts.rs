@@ -385,3 +385,87 @@ async fn changed_hash_parameters_rehash_at_the_next_sign_in() {
         "no second rehash"
     );
 }
+
+#[tokio::test]
+async fn a_hash_from_before_the_pepper_is_peppered_at_the_next_sign_in() {
+    use argon2::PasswordHasher as _;
+    use passerelle::keys::EncryptionContext;
+    use passerelle::store::{Expect, Update};
+
+    // Given an account whose stored hash is argon2id alone, as sealed before the pepper
+    let w = world().await;
+    let id = registered(&w, "jane@example.gov").await;
+    let key = Key::new(format!("USER#{id}"), "ACCOUNT");
+    let envelope = Envelope::new(
+        Arc::new(LocalKeyService::open(w._dir.path(), Arc::new(OsRandom)).unwrap()),
+        w.clock.clone() as Arc<dyn Clock>,
+        Arc::new(OsRandom),
+        CacheLimits::default(),
+    );
+    let context = EncryptionContext::new()
+        .with("purpose", "password")
+        .with("user", id.clone());
+    let record = format!("USER#{id}#password");
+    let phc = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(FAST.m_cost_kib, FAST.t_cost, FAST.p_cost, Some(32)).unwrap(),
+    )
+    .hash_password_with_salt(GOOD.as_bytes(), b"an-old-salt-here")
+    .unwrap()
+    .to_string();
+    let old = envelope
+        .seal(&context, &record, phc.as_bytes())
+        .await
+        .unwrap();
+    w.store
+        .update(
+            Update::new(key.clone()).set("password", old),
+            Expect::Present,
+        )
+        .await
+        .unwrap();
+    let before = w.store.get(&key).await.unwrap().unwrap();
+    // When the person signs in with a wrong password, nothing changes
+    assert!(matches!(
+        w.accounts
+            .authenticate("jane@example.gov", OTHER_GOOD)
+            .await,
+        Err(AccountError::InvalidCredentials)
+    ));
+    assert_eq!(
+        w.store.get(&key).await.unwrap().unwrap().version,
+        before.version
+    );
+    // When they sign in with theirs, it is accepted once by argon2 alone …
+    w.accounts
+        .authenticate("jane@example.gov", GOOD)
+        .await
+        .unwrap();
+    // … and the stored hash is replaced by a peppered one, which verifies from then on
+    let after = w.store.get(&key).await.unwrap().unwrap();
+    assert_eq!(after.version, before.version + 1);
+    let opened = envelope
+        .open(&context, &record, after.bytes("password").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        opened.starts_with(b"pepper-v1$argon2id$v=19$"),
+        "{opened:?}"
+    );
+    w.accounts
+        .authenticate("jane@example.gov", GOOD)
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.accounts
+            .authenticate("jane@example.gov", OTHER_GOOD)
+            .await,
+        Err(AccountError::InvalidCredentials)
+    ));
+    assert_eq!(
+        w.store.get(&key).await.unwrap().unwrap().version,
+        after.version,
+        "no second rehash"
+    );
+}

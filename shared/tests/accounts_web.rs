@@ -126,6 +126,8 @@ async fn sign_up_in_french_then_sign_in_and_the_same_email_again() {
     assert_eq!(right.status, StatusCode::SEE_OTHER);
     assert_eq!(right.location(), "/fr/mfa/setup");
     assert!(c.has_session());
+    // (the pending session came with a new CSRF token: the form is opened again)
+    c.get("/fr/sign-in").await;
     let wrong = c
         .post(
             "/fr/sign-in",

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use passerelle::aws::AwsClients;
 use passerelle::clock::Clock;
 use passerelle::conformance::{Harness, unique};
@@ -85,7 +86,26 @@ impl Harness for Moto {
             .key_metadata()
             .map(|m| m.key_id().to_owned())
             .expect("a key id");
-        Arc::new(KmsKeyService::new(self.clients.kms.clone(), &id))
+        let mac_key = self
+            .clients
+            .kms
+            .create_key()
+            .description("conformance MACs")
+            .key_spec(KeySpec::Hmac256)
+            .key_usage(KeyUsageType::GenerateVerifyMac)
+            .send()
+            .await
+            .expect("moto creates an HMAC key");
+        let mac_id = mac_key
+            .key_metadata()
+            .map(|m| m.key_id().to_owned())
+            .expect("a key id");
+        Arc::new(KmsKeyService::new(self.clients.kms.clone(), &id, &mac_id))
+    }
+
+    async fn other_keys(&self) -> Arc<dyn KeyService> {
+        // Each call makes new keys: another deployment's.
+        self.keys().await
     }
 
     async fn queue_with_dead_letter(&self, max_receives: u32) -> (Arc<dyn Queue>, Arc<dyn Queue>) {

@@ -38,6 +38,12 @@ impl Harness for Embedded {
         Arc::new(LocalKeyService::open(self.dir.path(), Arc::new(OsRandom)).expect("root key"))
     }
 
+    async fn other_keys(&self) -> Arc<dyn KeyService> {
+        let other = self.dir.path().join("other-deployment");
+        std::fs::create_dir_all(&other).expect("a directory");
+        Arc::new(LocalKeyService::open(&other, Arc::new(OsRandom)).expect("root key"))
+    }
+
     async fn queue_with_dead_letter(&self, max_receives: u32) -> (Arc<dyn Queue>, Arc<dyn Queue>) {
         let name = passerelle::conformance::unique("q");
         let dlq = format!("{name}-dlq");

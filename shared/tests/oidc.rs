@@ -870,6 +870,7 @@ async fn prompt_login_forces_password_and_factor_again() {
     let site = site_now();
     register(&site, false).await;
     let (mut b, _) = signed_in_with_code(&site, &[]).await;
+    let old = b.cookies["__Host-session"].clone();
     let answer = b.get(&authorize_path(&[("prompt", "login")])).await;
     let next = b.follow(answer).await;
     assert!(
@@ -877,7 +878,21 @@ async fn prompt_login_forces_password_and_factor_again() {
         "back to the password: {}",
         next.body
     );
-    assert!(!b.has_session(), "the old session ended");
+    // A link (any site can build this one) does not sign the person out…
+    assert!(b.has_session(), "the request alone ends nothing");
+    let mut other = Browser::new(&site);
+    other.cookies.insert("__Host-session".into(), old.clone());
+    assert_eq!(other.get("/account").await.status, StatusCode::OK);
+    // …the new sign-in replaces the old session
+    let step = b
+        .post(
+            "/sign-in",
+            &[("email", "grace@example.com"), ("password", GOOD)],
+        )
+        .await;
+    assert_eq!(step.location(), "/sign-in/factor", "{}", step.body);
+    assert_ne!(b.cookies["__Host-session"], old);
+    assert_eq!(other.get("/account").await.location(), "/sign-in?ended=1");
 }
 
 #[tokio::test]
@@ -934,6 +949,8 @@ async fn a_remembered_browser_is_honoured_by_default_and_refused_for_aal2_and_ph
     )
     .await;
     site.advance(30);
+    // (the sign-in came with a new CSRF token: a page first, then its sign-out form)
+    b.get("/account").await;
     b.post("/sign-out", &[]).await;
 
     // When an agency asks with the default AAL, the password on this browser is enough;

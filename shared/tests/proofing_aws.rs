@@ -94,7 +94,20 @@ async fn given_vendors_down_on_sqs_when_the_last_receive_fails_then_the_job_is_u
             .unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let random: Arc<dyn Random> = Arc::new(OsRandom);
-    let keys: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(clients.kms.clone(), &key_id));
+    let mac_key = clients
+        .kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+        .send()
+        .await
+        .unwrap();
+    let mac_key_id = mac_key.key_metadata().unwrap().key_id().to_owned();
+    let keys: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(
+        clients.kms.clone(),
+        &key_id,
+        &mac_key_id,
+    ));
     let envelope = Arc::new(Envelope::new(
         keys,
         Arc::clone(&clock),

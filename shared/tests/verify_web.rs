@@ -273,7 +273,10 @@ async fn send_multipart(
     let mut req = Request::builder()
         .method(Method::POST)
         .uri(path)
-        .header("x-forwarded-for", b.ip)
+        .extension(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+            b.ip.parse().unwrap(),
+            50_000,
+        )))
         .header(header::COOKIE, jar.join("; "))
         .header(
             header::CONTENT_TYPE,
@@ -1145,6 +1148,72 @@ async fn given_a_duplicate_ssn_on_another_account_then_the_page_says_so() {
         review.body
     );
     assert_eq!(b.get("/verify/address").await.location(), "/verify/review");
+}
+
+#[tokio::test]
+async fn given_a_verification_abandoned_after_the_checks_then_it_holds_no_ssn_and_the_next_account_verifies()
+ {
+    // Given someone who passed the checks with an SSN and confirmed their phone, then
+    // stopped before the last step (the password that seals and issues the personal key)
+    let site = site_with_clock();
+    let p = proofing(&site);
+    let ada = person("Ada", "D98765432");
+    let mut squatter = newcomer(&site, "first@example.gov").await;
+    assert_eq!(document(&mut squatter, &p, &ada).await, "/verify/ssn");
+    assert_eq!(
+        checks(&mut squatter, &p, "900-11-2233", &ada).await,
+        "/verify/address"
+    );
+    assert_eq!(
+        by_phone(&mut squatter, &p, "703-555-0123").await,
+        "/verify/password"
+    );
+    // Then no claim names their account: nothing is claimed before completion
+    let claims = site
+        .services
+        .store
+        .query(&passerelle::store::Query::partition(format!(
+            "USER#{}",
+            user_of(&site, &squatter).await
+        )))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|i| i.key.sk.starts_with("IDV_CLAIM#"))
+        .count();
+    assert_eq!(claims, 0);
+    // When the next account verifies with the same SSN, the checks pass and it completes
+    let bea = person("Bea", "B12345678");
+    let (mut b, _, _) = verified(&site, &p, "second@example.gov", &bea).await;
+    assert_eq!(b.get("/account").await.status, StatusCode::OK);
+    // And the one who stopped is told the SSN is taken when they come back to finish
+    let back = squatter.get("/verify/password").await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    let refused = squatter
+        .post("/verify/password", &[("password", GOOD)])
+        .await;
+    assert_eq!(refused.location(), "/verify/review", "{}", refused.body);
+    let review = squatter.get("/verify/review").await;
+    assert!(
+        review
+            .body
+            .contains("This Social Security number is already verified"),
+        "{}",
+        review.body
+    );
+    // Their identity was not kept
+    let user = user_of(&site, &squatter).await;
+    let profile = site
+        .services
+        .store
+        .get(&passerelle::store::Key::new(
+            format!("USER#{user}"),
+            "IDV_PROFILE",
+        ))
+        .await
+        .unwrap();
+    assert!(profile.is_none());
 }
 
 #[tokio::test]

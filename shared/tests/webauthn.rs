@@ -404,9 +404,13 @@ async fn a_ceremony_is_used_once() {
     let first = finish_registration(&mut b, &ceremony, &answer).await;
     assert_eq!(first.location(), "/mfa/setup?added=webauthn");
     let second = finish_registration(&mut b, &ceremony, &answer).await;
-    // Then the second finds the ceremony gone and adds nothing
-    assert_eq!(second.status, StatusCode::OK);
-    assert!(second.body.contains("already used"), "{}", second.body);
+    // Then the second, with the CSRF token from before the sign-in completed, is refused
+    assert_eq!(second.status, StatusCode::FORBIDDEN);
+    // And a replay with the new token finds the ceremony gone and adds nothing
+    b.get("/mfa/setup").await;
+    let replay = finish_registration(&mut b, &ceremony, &answer).await;
+    assert_eq!(replay.status, StatusCode::OK);
+    assert!(replay.body.contains("already used"), "{}", replay.body);
     let account = b.open("/account").await;
     assert_eq!(account.body.matches("Security key “Blue key”").count(), 1);
 

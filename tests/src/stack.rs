@@ -85,7 +85,12 @@ impl Stack {
         };
         let workers = passerelle_local::start_workers(&config, &services);
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            {
                 eprintln!("the local stack stopped: {e}");
             }
         });

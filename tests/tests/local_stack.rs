@@ -23,7 +23,13 @@ async fn a_queued_email_reaches_the_outbox_page() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = passerelle_local::app(&config, &services);
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
 
     // When a page enqueues an email
     let link = "http://localhost:3000/confirm?token=abc123";

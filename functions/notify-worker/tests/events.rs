@@ -72,7 +72,7 @@ async fn a_batch_delivers_good_jobs_and_reports_the_bad_one() {
 }
 
 #[tokio::test]
-async fn a_refused_message_is_dropped_not_retried() {
+async fn a_refused_message_is_reported_so_sqs_dead_letters_it() {
     // Given a job whose recipient can never receive mail
     let dir = tempfile::tempdir().unwrap();
     let services = services(dir.path());
@@ -87,11 +87,20 @@ async fn a_refused_message_is_dropped_not_retried() {
     let mut event: SqsEvent = serde_json::from_str(EVENT).unwrap();
     event.records.truncate(1);
     event.records[0].body = Some(sealed);
+    let refused_id = event.records[0].message_id.clone().unwrap();
 
-    // When the worker handles it, then nothing is retried and nothing was sent
+    // When the worker handles it
     let handler: Arc<dyn JobHandler> = Arc::new(services.deliverer());
     let response = handle_sqs_batch(&handler, event).await;
-    assert!(response.batch_item_failures.is_empty());
+
+    // Then the record is reported as failed, so SQS keeps it and its redrive policy moves it
+    // to the dead-letter queue (a refusal is never silently dropped), and nothing was sent
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, vec![refused_id.as_str()]);
     assert!(
         services
             .local

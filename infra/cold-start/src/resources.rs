@@ -1,4 +1,4 @@
-//! What the functions find in "AWS" when they start: a table, a key and the queues, made
+//! What the functions find in "AWS" when they start: a table, the keys and the queues, made
 //! on moto_server, and the environment `template.yaml` gives every function.
 
 use passerelle::aws::AwsClients;
@@ -31,6 +31,19 @@ impl Resources {
             .and_then(|m| m.arn())
             .ok_or("moto's key has no ARN")?
             .to_owned();
+        let mac_key = clients
+            .kms
+            .create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+            .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+            .send()
+            .await
+            .map_err(|e| format!("a KMS HMAC key on moto: {e}"))?;
+        let mac_key_arn = mac_key
+            .key_metadata()
+            .and_then(|m| m.arn())
+            .ok_or("moto's HMAC key has no ARN")?
+            .to_owned();
         let queue = |name: &'static str| {
             let sqs = clients.sqs.clone();
             async move {
@@ -47,6 +60,7 @@ impl Resources {
             ("PASSERELLE_BACKEND", "aws".to_owned()),
             ("PASSERELLE_TABLE", table.to_owned()),
             ("PASSERELLE_KMS_KEY_ID", key_arn),
+            ("PASSERELLE_KMS_MAC_KEY_ID", mac_key_arn),
             ("PASSERELLE_NOTIFY_QUEUE_URL", notify),
             ("PASSERELLE_PROOFING_QUEUE_URL", proofing),
             (

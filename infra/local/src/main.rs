@@ -120,11 +120,15 @@ async fn serve() {
             config.public_url
         );
     }
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+    // The socket's address is the client's for rate limits (web::client).
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     workers.shutdown().await;
     if let Err(e) = served {
         exit_with(&format!("the server stopped: {e}"));

@@ -838,7 +838,8 @@ fn purpose_problems(t: &Value, purposes_of: &dyn Fn(&str) -> Purposes) -> Vec<St
                 continue;
             }
             let kms: Vec<&String> = s.actions.iter().filter(|a| a.starts_with("kms:")).collect();
-            if kms.is_empty() {
+            // The MAC key's grants carry no encryption context: mac_key_problems reads them.
+            if kms.is_empty() || kms.iter().all(|a| MAC_ACTIONS.contains(&a.as_str())) {
                 continue;
             }
             for a in &kms {
@@ -918,6 +919,122 @@ fn purpose_problems(t: &Value, purposes_of: &dyn Fn(&str) -> Purposes) -> Vec<St
         }
     }
     problems
+}
+
+// ------------------------------------------------------------ the MAC key
+
+/// The actions on the MAC key (`MacKey`, keys/kms.rs `mac`). `GenerateMac` carries no
+/// encryption context (the MAC's purpose is inside its message), so its grants are
+/// limited otherwise: to the MAC key alone, and to HMAC-SHA-256 by `kms:MacAlgorithm`.
+const MAC_ACTIONS: &[&str] = &["kms:GenerateMac"];
+const MAC_ALGORITHM_KEY: &str = "kms:MacAlgorithm";
+
+/// Each function's grants of the MAC key: a statement granting a MAC action grants
+/// nothing else, on `MacKey` only, under `StringEquals: {kms:MacAlgorithm: HMAC_SHA_256}`
+/// and nothing more; and no other statement names `MacKey`.
+fn mac_key_problems(t: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for f in functions(t) {
+        let id = &f.logical_id;
+        let mut elsewhere = Vec::new();
+        for s in statements(&f, &mut elsewhere) {
+            if !s.allow {
+                continue;
+            }
+            let mac = s.actions.iter().any(|a| MAC_ACTIONS.contains(&a.as_str()));
+            let on_mac_key = s.resources.iter().any(|r| references(r).contains("MacKey"));
+            if !mac && !on_mac_key {
+                continue;
+            }
+            for a in &s.actions {
+                if !MAC_ACTIONS.contains(&a.as_str()) {
+                    problems.push(format!(
+                        "{id}/{}: grants {a} beside the MAC key's actions: give the MAC \
+                         key a statement of its own",
+                        s.sid
+                    ));
+                }
+            }
+            for r in &s.resources {
+                let refs = references(r);
+                if !refs.contains("MacKey") || refs.len() != 1 {
+                    problems.push(format!(
+                        "{id}/{}: a MAC grant on {}, not on MacKey alone",
+                        s.sid,
+                        text(r)
+                    ));
+                }
+            }
+            let algorithm = s.condition.as_ref().and_then(|c| {
+                let ops = c.as_mapping().filter(|m| m.len() == 1)?;
+                let keys = ops
+                    .get("StringEquals")
+                    .and_then(Value::as_mapping)
+                    .filter(|m| m.len() == 1)?;
+                keys.get(MAC_ALGORITHM_KEY).and_then(Value::as_str)
+            });
+            if algorithm != Some("HMAC_SHA_256") {
+                problems.push(format!(
+                    "{id}/{}: the MAC grant's condition is not exactly \
+                     {{StringEquals: {{'{MAC_ALGORITHM_KEY}': HMAC_SHA_256}}}}",
+                    s.sid
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn mac_key_grants_are_generate_mac_on_the_mac_key_with_hmac_sha_256_only() {
+    let t = template();
+    let problems = mac_key_problems(&t);
+    assert!(problems.is_empty(), "MAC key:\n  {}", problems.join("\n  "));
+    // The functions that make MACs are the three that declare it, and nothing else does
+    let granted: Vec<String> = functions(&t)
+        .into_iter()
+        .filter(|f| declared(&f.binary).iter().any(|a| a == "kms:GenerateMac"))
+        .map(|f| f.binary)
+        .collect();
+    assert_eq!(granted, ["site", "idv", "oidc"], "who may make MACs");
+    // And the check can fail: another action, another key, no condition
+    let source = read("template.yaml");
+    let mac = "              Action: kms:GenerateMac\n              Resource: !GetAtt MacKey.Arn\n";
+    for (to, expected) in [
+        (
+            mac.replace("kms:GenerateMac", "[kms:GenerateMac, kms:Decrypt]"),
+            "grants kms:Decrypt beside",
+        ),
+        (
+            mac.replace("MacKey.Arn", "EnvelopeKey.Arn"),
+            "not on MacKey alone",
+        ),
+        (
+            mac.replace("kms:GenerateMac", "kms:VerifyMac"),
+            "grants kms:VerifyMac beside",
+        ),
+    ] {
+        let t = edited(&source, "IdvFunction", mac, &to);
+        let mut problems = mac_key_problems(&t);
+        problems.extend(purpose_problems(&t, &declared_purposes));
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "expected a problem containing {expected:?}, got {problems:#?}"
+        );
+    }
+    let condition = "                  'kms:MacAlgorithm': HMAC_SHA_256\n";
+    let t = edited(
+        &source,
+        "IdvFunction",
+        condition,
+        "                  'kms:MacAlgorithm': HMAC_SHA_512\n",
+    );
+    assert!(
+        mac_key_problems(&t)
+            .iter()
+            .any(|p| p.contains("condition is not exactly")),
+        "a MAC grant for another algorithm is caught"
+    );
 }
 
 /// The purposes the code seals and opens with: purpose → where (`file:line`). A context

@@ -375,7 +375,7 @@ impl Accounts {
             .as_ref()
             .and_then(|item| Some((item, to_account(item)?, item.bytes("password")?)));
         let Some((item, account, sealed)) = usable else {
-            password_hash::burn_equal_time(&self.hash, candidate).await;
+            password_hash::burn_equal_time(&self.envelope, &self.hash, candidate).await;
             return Err(AccountError::InvalidCredentials);
         };
         match password_hash::verify_sealed(

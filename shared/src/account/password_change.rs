@@ -47,7 +47,7 @@ impl Accounts {
         let account = to_account(&item).ok_or(AccountError::AccountNotFound)?;
         let Some(sealed) = item.bytes("password") else {
             // Same work as a wrong password: the page must not tell the two apart.
-            password_hash::burn_equal_time(&self.hash, current).await;
+            password_hash::burn_equal_time(&self.envelope, &self.hash, current).await;
             return Err(AccountError::InvalidCredentials);
         };
         let verified =

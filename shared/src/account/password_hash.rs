@@ -1,6 +1,16 @@
-//! Password hashing (ACC-2, ACC-3): argon2id to a PHC string, which is then sealed by the
-//! envelope under a data key bound to the user, so a copied table is useless without the
-//! key service: no offline guessing, and no moving one user's hash onto another account.
+//! Password hashing (ACC-2, ACC-3): argon2id, then a **pepper** — argon2's output goes
+//! through the key service's MAC ([`KeyService::mac`], purpose `pepper-v1`), whose key
+//! never leaves the service — to a PHC string, which is then sealed by the envelope under a
+//! data key bound to the user. The seal keeps a copied table useless without the key
+//! service, and stops moving one user's hash onto another account; the pepper keeps even
+//! someone who holds the table *and* the key service's unwrap (so every PHC string) from
+//! guessing offline: each guess costs argon2 **and** one audited key-service call.
+//!
+//! Stored format (the sealed plaintext): `pepper-v1$argon2id$v=19$m=…,t=…,p=…$<salt>$<MAC>`,
+//! the PHC string of argon2id whose output field holds the MAC of argon2's output. A hash
+//! stored before the pepper (a plain PHC string, `$argon2id$…`) still verifies, once, with
+//! argon2 alone, and reports `needs_rehash`: the sign-in that checked it seals a peppered
+//! one in its place (`Accounts::authenticate`).
 //!
 //! argon2 is slow and memory-hungry by design, so it runs on tokio's blocking pool (never on
 //! an async worker thread) and at most one hash per CPU runs at a time: more would not
@@ -10,14 +20,13 @@ use std::num::NonZero;
 use std::sync::{Arc, LazyLock};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
-use argon2::{
-    ARGON2ID_IDENT, Algorithm, Argon2, PasswordHash, PasswordHasher, PasswordVerifier, Version,
-};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, PasswordHash, PasswordVerifier, Version};
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
 use crate::envelope::{Envelope, EnvelopeError};
-use crate::keys::EncryptionContext;
+use crate::keys::{EncryptionContext, KeyError, KeyService, MacPurpose};
 use crate::random::Random;
 
 /// Salt length in bytes: the PHC and RFC 9106 recommendation.
@@ -27,6 +36,40 @@ pub const OUTPUT_LEN: usize = 32;
 
 /// A fixed salt for [`burn_equal_time`]: its work is thrown away, so uniqueness is moot.
 const DUMMY_SALT: [u8; SALT_LEN] = *b"passerelle-dummy";
+
+/// What a peppered hash's sealed plaintext starts with, before its PHC string.
+const PEPPERED: &str = "pepper-v1";
+
+/// What a pepper is for, inside its MAC, so the password check's value never keys a
+/// sealed copy of the identity, and the reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PepperUse {
+    /// The stored password hash, compared at sign-in.
+    PasswordCheck,
+    /// The key that seals the identity's password copy (`idv::seal`).
+    IdvPasswordCopy,
+}
+
+impl PepperUse {
+    fn label(self) -> &'static [u8] {
+        match self {
+            PepperUse::PasswordCheck => b"password-check",
+            PepperUse::IdvPasswordCopy => b"idv-seal/password",
+        }
+    }
+}
+
+/// argon2's output, peppered: the key service's MAC of it for `use_`. One key-service
+/// call; without the service, nobody can compute it from a guess.
+pub(crate) async fn pepper(
+    keys: &dyn KeyService,
+    use_: PepperUse,
+    argon2_output: &[u8; OUTPUT_LEN],
+) -> Result<Zeroizing<[u8; OUTPUT_LEN]>, KeyError> {
+    keys.mac_of(MacPurpose::PepperV1, &[use_.label(), argon2_output])
+        .await
+        .map(Zeroizing::new)
+}
 
 /// argon2id's cost. The defaults are OWASP's first recommended configuration (19 MiB,
 /// two passes, one lane); raise them, never lower them, outside tests. Verification always
@@ -113,6 +156,9 @@ pub enum PasswordHashError {
     /// The seal did not open: another user's hash, tampering, or the key service failed.
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
+    /// The key service made no pepper (throttled, unavailable).
+    #[error("the password pepper failed: {0}")]
+    Pepper(#[from] KeyError),
 }
 
 /// What the key service sees (no PII: the user id is an opaque id).
@@ -155,8 +201,26 @@ fn owned(password: &str) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(password.as_bytes().to_vec())
 }
 
-/// Hashes `password` with a fresh salt from `random` and seals the PHC string for
-/// `user_id`. Store the result as is; only [`verify_sealed`] reads it.
+/// argon2id's raw output for `password` and `salt` at `costs`, on the blocking pool.
+async fn argon2_output(
+    costs: argon2::Params,
+    password: &str,
+    salt: Vec<u8>,
+) -> Result<Zeroizing<[u8; OUTPUT_LEN]>, PasswordHashError> {
+    let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, costs);
+    let password = owned(password);
+    on_blocking_pool(move || {
+        let mut out = Zeroizing::new([0u8; OUTPUT_LEN]);
+        hasher
+            .hash_password_into(&password, &salt, out.as_mut())
+            .map(|()| out)
+            .map_err(|_| PasswordHashError::Hash)
+    })
+    .await?
+}
+
+/// Hashes `password` with a fresh salt from `random`, peppers it and seals the PHC string
+/// for `user_id`. Store the result as is; only [`verify_sealed`] reads it.
 pub async fn hash_and_seal(
     envelope: &Envelope,
     random: &dyn Random,
@@ -164,26 +228,34 @@ pub async fn hash_and_seal(
     user_id: &str,
     password: &str,
 ) -> Result<Vec<u8>, PasswordHashError> {
-    let hasher = params.hasher()?;
+    let costs = params.argon2_params()?;
     let mut salt = [0u8; SALT_LEN];
     random.fill(&mut salt);
-    let password = owned(password);
-    let phc = on_blocking_pool(move || {
-        hasher
-            .hash_password_with_salt(&password, &salt)
-            // The PasswordHash value keeps the raw output and cannot be wiped; the string
-            // made from it is.
-            .map(|hash| Zeroizing::new(hash.to_string()))
-            .map_err(|_| PasswordHashError::Hash)
-    })
-    .await??;
+    let raw = argon2_output(costs.clone(), password, salt.to_vec()).await?;
+    let peppered = pepper(
+        envelope.key_service().as_ref(),
+        PepperUse::PasswordCheck,
+        &raw,
+    )
+    .await?;
+    let phc = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(u32::from(Version::V0x13)),
+        params: ParamsString::try_from(&costs).map_err(|_| PasswordHashError::Params)?,
+        salt: Some(Salt::new(&salt).map_err(|_| PasswordHashError::Params)?),
+        hash: Some(Output::new(peppered.as_ref()).map_err(|_| PasswordHashError::Hash)?),
+    };
+    // The PasswordHash value keeps the MAC and cannot be wiped; the string made from it is.
+    let stored = Zeroizing::new(format!("{PEPPERED}{phc}"));
     Ok(envelope
-        .seal(&context(user_id), &record(user_id), phc.as_bytes())
+        .seal(&context(user_id), &record(user_id), stored.as_bytes())
         .await?)
 }
 
-/// Opens `sealed` for `user_id` and checks `password` against it with argon2's own
-/// verification (parameters from the stored hash, constant-time comparison of outputs).
+/// Opens `sealed` for `user_id` and checks `password` against it: argon2id with the
+/// parameters and salt stored with the hash, the pepper (one key-service call), and a
+/// constant-time comparison with the stored output. A hash from before the pepper is
+/// checked by argon2 alone and, when it matches, always `needs_rehash`.
 ///
 /// An `Err` is never a wrong password: it is a seal made for another user or tampered
 /// with, a key service failure, or a malformed value. Treat it as a failed sign-in and log
@@ -198,9 +270,42 @@ pub async fn verify_sealed(
     let plaintext = envelope
         .open(&context(user_id), &record(user_id), sealed)
         .await?;
-    let phc = std::str::from_utf8(&plaintext).map_err(|_| PasswordHashError::Malformed)?;
+    let text = std::str::from_utf8(&plaintext).map_err(|_| PasswordHashError::Malformed)?;
+    let Some(phc) = text.strip_prefix(PEPPERED) else {
+        return verify_unpeppered(text, password).await;
+    };
     let stored = PasswordHash::new(phc).map_err(|_| PasswordHashError::Malformed)?;
     let needs_rehash = params.differ_from(&stored);
+    // Peppered hashes are only ever made with argon2id v19 and a 32-byte output.
+    let costs = argon2::Params::try_from(&stored).map_err(|_| PasswordHashError::Malformed)?;
+    let (Some(salt), Some(expected)) = (stored.salt.as_ref(), stored.hash.as_ref()) else {
+        return Err(PasswordHashError::Malformed);
+    };
+    if stored.algorithm != ARGON2ID_IDENT
+        || stored.version != Some(u32::from(Version::V0x13))
+        || expected.len() != OUTPUT_LEN
+    {
+        return Err(PasswordHashError::Malformed);
+    }
+    let raw = argon2_output(costs, password, salt.as_ref().to_vec()).await?;
+    let peppered = pepper(
+        envelope.key_service().as_ref(),
+        PepperUse::PasswordCheck,
+        &raw,
+    )
+    .await?;
+    let matched: bool = peppered.as_slice().ct_eq(expected.as_bytes()).into();
+    Ok(if matched {
+        Verified::Match { needs_rehash }
+    } else {
+        Verified::Mismatch
+    })
+}
+
+/// A hash stored before the pepper: argon2's own verification (parameters from the
+/// stored hash, constant-time comparison). A match must be sealed again, peppered.
+async fn verify_unpeppered(phc: &str, password: &str) -> Result<Verified, PasswordHashError> {
+    let stored = PasswordHash::new(phc).map_err(|_| PasswordHashError::Malformed)?;
     let password = owned(password);
     let matched = on_blocking_pool(move || {
         // The hasher's own algorithm and parameters are ignored: verification takes them
@@ -213,41 +318,34 @@ pub async fn verify_sealed(
     })
     .await??;
     Ok(if matched {
-        Verified::Match { needs_rehash }
+        Verified::Match { needs_rehash: true }
     } else {
         Verified::Mismatch
     })
 }
 
-/// Spends what [`verify_sealed`] spends on argon2, for a sign-in whose email matches no
-/// account, so response time does not tell which emails have one (ACC-3). It verifies
-/// `password` against a dummy hash of the same cost, through the same code path; the
-/// outcome is discarded and nothing can fail visibly.
+/// Spends what [`verify_sealed`] spends on argon2 and on the pepper, for a sign-in whose
+/// email matches no account, so response time does not tell which emails have one
+/// (ACC-3). It derives argon2's output for `password` with a dummy salt at `params`'
+/// cost, through the same code path, and has the key service pepper it; the outcome is
+/// discarded and nothing can fail visibly.
 ///
-/// It does not stand in for the key service call `verify_sealed` makes when its data key
-/// is not cached: that cost is the caller's to even out.
-pub async fn burn_equal_time(params: &HashParams, password: &str) {
-    let Ok(dummy) = dummy_hash(params) else {
+/// It does not stand in for the key service call `verify_sealed` makes to open the hash
+/// when its data key is not cached: that cost is the caller's to even out.
+pub async fn burn_equal_time(envelope: &Envelope, params: &HashParams, password: &str) {
+    let Ok(costs) = params.argon2_params() else {
         return;
     };
-    let password = owned(password);
-    let _ = on_blocking_pool(move || {
-        std::hint::black_box(Argon2::default().verify_password(&password, &dummy))
-    })
+    let Ok(raw) = argon2_output(costs, password, DUMMY_SALT.to_vec()).await else {
+        return;
+    };
+    let peppered = pepper(
+        envelope.key_service().as_ref(),
+        PepperUse::PasswordCheck,
+        &raw,
+    )
     .await;
-}
-
-/// A PHC hash with `params`' costs, a fixed salt and an all-zero output that no password
-/// produces in practice.
-fn dummy_hash(params: &HashParams) -> Result<PasswordHash, PasswordHashError> {
-    Ok(PasswordHash {
-        algorithm: ARGON2ID_IDENT,
-        version: Some(u32::from(Version::V0x13)),
-        params: ParamsString::try_from(&params.argon2_params()?)
-            .map_err(|_| PasswordHashError::Params)?,
-        salt: Some(Salt::new(&DUMMY_SALT).map_err(|_| PasswordHashError::Params)?),
-        hash: Some(Output::new(&[0u8; OUTPUT_LEN]).map_err(|_| PasswordHashError::Params)?),
-    })
+    let _ = std::hint::black_box(peppered.map(|p| p.as_slice().ct_eq(&[0u8; OUTPUT_LEN])));
 }
 
 #[cfg(test)]
@@ -293,17 +391,13 @@ mod tests {
         assert!(FAST.differ_from(&parse(argon2i)));
         assert!(HashParams::default().differ_from(&parse(same)));
     }
-
-    #[test]
-    fn given_params_when_making_the_dummy_then_it_has_their_costs() {
-        let dummy = dummy_hash(&FAST).expect("a dummy hash");
-        assert!(!FAST.differ_from(&dummy));
-    }
 }
 
 /// The round trips, against the embedded key service.
 #[cfg(all(test, feature = "embedded"))]
 mod sealed_tests {
+    use argon2::PasswordHasher;
+
     use super::tests::FAST;
     use super::*;
     use crate::clock::SystemClock;
@@ -420,8 +514,95 @@ mod sealed_tests {
             }
         };
         let (a, b) = (open(a).await, open(b).await);
-        assert!(a.starts_with(b"$argon2id$v=19$m=1024,t=2,p=1$"));
+        assert!(a.starts_with(b"pepper-v1$argon2id$v=19$m=1024,t=2,p=1$"));
         assert_ne!(*a, *b);
+    }
+
+    /// A hash as stored before the pepper: argon2id's PHC string, sealed.
+    async fn unpeppered(
+        env: &Envelope,
+        params: &HashParams,
+        user_id: &str,
+        password: &str,
+    ) -> Vec<u8> {
+        let phc = params
+            .hasher()
+            .unwrap()
+            .hash_password_with_salt(password.as_bytes(), b"an-old-salt-here")
+            .unwrap()
+            .to_string();
+        assert!(phc.starts_with("$argon2id$"));
+        env.seal(&context(user_id), &record(user_id), phc.as_bytes())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn given_a_hash_from_before_the_pepper_when_verified_then_it_matches_once_and_must_be_rehashed()
+     {
+        let (_dir, env) = envelope();
+        let old = unpeppered(&env, &FAST, "u-1", PASSWORD).await;
+        // The right password matches, and asks for a peppered hash, even at today's costs
+        let verified = verify_sealed(&env, &FAST, "u-1", PASSWORD, &old)
+            .await
+            .unwrap();
+        assert_eq!(verified, Verified::Match { needs_rehash: true });
+        // A wrong one does not
+        let verified = verify_sealed(&env, &FAST, "u-1", "not it at all", &old)
+            .await
+            .unwrap();
+        assert_eq!(verified, Verified::Mismatch);
+        // What the rehash stores is peppered, and needs nothing more
+        let new = hash_and_seal(&env, &OsRandom, &FAST, "u-1", PASSWORD)
+            .await
+            .unwrap();
+        let verified = verify_sealed(&env, &FAST, "u-1", PASSWORD, &new)
+            .await
+            .unwrap();
+        assert_eq!(
+            verified,
+            Verified::Match {
+                needs_rehash: false
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn given_the_root_keys_but_another_mac_key_when_verifying_then_the_right_password_fails()
+    {
+        // Given a peppered hash, and a second key service with the same root keys (every
+        // seal opens) but its own MAC key
+        let (dir, env) = envelope();
+        let sealed = hash_and_seal(&env, &OsRandom, &FAST, "u-1", PASSWORD)
+            .await
+            .unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            dir.path().join(crate::keys::local::ROOT_KEYS_FILE),
+            other.path().join(crate::keys::local::ROOT_KEYS_FILE),
+        )
+        .unwrap();
+        let thief = Envelope::new(
+            Arc::new(LocalKeyService::open(other.path(), Arc::new(OsRandom)).unwrap()),
+            Arc::new(SystemClock),
+            Arc::new(OsRandom),
+            CacheLimits::default(),
+        );
+        // The PHC string opens, salt and costs included …
+        let phc = thief
+            .open(&context("u-1"), &record("u-1"), &sealed)
+            .await
+            .unwrap();
+        assert!(phc.starts_with(b"pepper-v1$argon2id$"));
+        // … but without the MAC key even the right password does not match it
+        let verified = verify_sealed(&thief, &FAST, "u-1", PASSWORD, &sealed)
+            .await
+            .unwrap();
+        assert_eq!(verified, Verified::Mismatch);
+        let verified = verify_sealed(&env, &FAST, "u-1", PASSWORD, &sealed)
+            .await
+            .unwrap();
+        assert!(matches!(verified, Verified::Match { .. }));
     }
 
     #[tokio::test]

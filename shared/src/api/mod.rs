@@ -3,6 +3,7 @@
 //! same router beside its pages.
 
 mod discovery;
+pub mod headers;
 mod reply;
 mod token;
 mod userinfo;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn;
 use tokio::sync::OnceCell;
 
 use crate::account::accounts::{AccountError, Accounts};
@@ -78,7 +80,9 @@ impl ApiState {
 
 /// Discovery and JWKS: what the `oidc` function serves beside the authorize pages.
 pub fn metadata_router(state: ApiState) -> Router {
-    discovery::routes().with_state(state)
+    discovery::routes()
+        .layer(from_fn(headers::api_headers))
+        .with_state(state)
 }
 
 /// Token and userinfo: the `token` function.
@@ -87,6 +91,7 @@ pub fn token_router(state: ApiState) -> Router {
         .merge(token::routes())
         .merge(userinfo::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn(headers::api_headers))
         .with_state(state)
 }
 

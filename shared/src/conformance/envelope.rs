@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use super::{Harness, unique};
 use crate::clock::{Clock, ManualClock};
 use crate::envelope::{CacheLimits, Envelope, EnvelopeError, FORMAT_V1};
-use crate::keys::{DataKey, EncryptionContext, KeyError, KeyService, SecretKey};
+use crate::keys::{DataKey, EncryptionContext, KeyError, KeyService, MacPurpose, SecretKey};
 use crate::random::OsRandom;
 
 /// Counts calls to the key service underneath.
@@ -38,6 +38,9 @@ impl KeyService for Counting {
     ) -> Result<SecretKey, KeyError> {
         self.decrypted.fetch_add(1, Ordering::SeqCst);
         self.inner.decrypt_data_key(id, w, c).await
+    }
+    async fn mac(&self, purpose: MacPurpose, data: &[u8]) -> Result<[u8; 32], KeyError> {
+        self.inner.mac(purpose, data).await
     }
 }
 

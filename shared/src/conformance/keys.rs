@@ -1,7 +1,8 @@
-//! The key service suite: data keys unwrap only with the context they were made for.
+//! The key service suite: data keys unwrap only with the context they were made for, and
+//! MACs are stable, keyed by the deployment and separated by purpose and by part.
 
 use super::{Harness, unique};
-use crate::keys::{EncryptionContext, KeyError};
+use crate::keys::{EncryptionContext, KeyError, MAC_MESSAGE_MAX, MacPurpose, mac_message};
 
 fn context(user: &str) -> EncryptionContext {
     EncryptionContext::new()
@@ -64,4 +65,36 @@ pub async fn secrets_never_show_in_debug(h: &dyn Harness) {
         .collect();
     assert!(!shown.contains(&hex));
     assert!(!shown.contains(&format!("{:?}", dk.plaintext.expose())));
+}
+
+pub async fn macs_are_stable_keyed_and_separated(h: &dyn Harness) {
+    let keys = h.keys().await;
+    let ssn = b"900112233";
+    // The same input gives the same MAC
+    let mac = keys.mac(MacPurpose::IdvSsn, ssn).await.unwrap();
+    assert_eq!(mac, keys.mac(MacPurpose::IdvSsn, ssn).await.unwrap());
+    // Other data, another purpose: another MAC
+    assert_ne!(
+        mac,
+        keys.mac(MacPurpose::IdvSsn, b"900112234").await.unwrap()
+    );
+    assert_ne!(mac, keys.mac(MacPurpose::IdvSsnLimit, ssn).await.unwrap());
+    assert_ne!(mac, keys.mac(MacPurpose::PepperV1, ssn).await.unwrap());
+    // Parts are length-prefixed: ["ab", "c"] is not ["a", "bc"]
+    let ab_c = keys.mac_of(MacPurpose::Test, &[b"ab", b"c"]).await.unwrap();
+    let a_bc = keys.mac_of(MacPurpose::Test, &[b"a", b"bc"]).await.unwrap();
+    assert_ne!(ab_c, a_bc);
+    // Another deployment's key service (its own MAC key) gives another MAC
+    let other = h.other_keys().await;
+    assert_ne!(mac, other.mac(MacPurpose::IdvSsn, ssn).await.unwrap());
+    // Keyed: neither the data nor an unkeyed hash of the message it MACs
+    let message = mac_message(MacPurpose::IdvSsn, ssn).unwrap();
+    let unkeyed: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(message.as_slice()).into();
+    assert_ne!(mac, unkeyed);
+    assert!(!mac.windows(ssn.len()).any(|w| w == ssn));
+    // The longest message KMS takes, and no longer
+    let room = MAC_MESSAGE_MAX - mac_message(MacPurpose::Test, b"").unwrap().len();
+    keys.mac(MacPurpose::Test, &vec![7; room]).await.unwrap();
+    let r = keys.mac(MacPurpose::Test, &vec![7; room + 1]).await;
+    assert!(matches!(r, Err(KeyError::TooLong)), "{r:?}");
 }

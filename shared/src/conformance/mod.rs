@@ -23,6 +23,8 @@ pub trait Harness: Send + Sync {
     /// A new, empty store reading time from `clock`.
     async fn store(&self, clock: Arc<dyn Clock>) -> Arc<dyn Store>;
     async fn keys(&self) -> Arc<dyn KeyService>;
+    /// The key service of another deployment: root and MAC keys of its own.
+    async fn other_keys(&self) -> Arc<dyn KeyService>;
     /// A new queue whose messages move to the returned dead-letter queue after
     /// `max_receives` receives.
     async fn queue_with_dead_letter(&self, max_receives: u32) -> (Arc<dyn Queue>, Arc<dyn Queue>);
@@ -64,6 +66,7 @@ macro_rules! conformance_tests {
             another_context_is_rejected,
             a_tampered_wrapped_key_is_rejected,
             secrets_never_show_in_debug,
+            macs_are_stable_keyed_and_separated,
         ]);
         $crate::conformance_tests!(@suite $harness, envelope: [
             sealed_values_open_for_their_record,

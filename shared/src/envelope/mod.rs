@@ -194,7 +194,7 @@ impl Envelope {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::keys::{DataKey, SecretKey};
+    use crate::keys::{DataKey, MacPurpose, SecretKey};
     use crate::random::SeededRandom;
     use async_trait::async_trait;
 
@@ -223,6 +223,9 @@ mod tests {
         ) -> Result<SecretKey, KeyError> {
             let plain: Vec<u8> = wrapped.iter().map(|b| b ^ 0x5a).collect();
             SecretKey::from_slice(&plain).ok_or(KeyError::Rejected)
+        }
+        async fn mac(&self, _: MacPurpose, _: &[u8]) -> Result<[u8; 32], KeyError> {
+            Err(KeyError::Unavailable("the toy makes no MAC".into()))
         }
     }
 

@@ -1,9 +1,24 @@
 //! Duplicate identities without decryption (IDV-6): one account per person, found by keyed
-//! fingerprints (HMAC-SHA256, [`Fingerprints::of`]) of the SSN and of the normalised
-//! name + ZIP5 + birth year. Each fingerprint has a claim item naming the account that
-//! holds it; claiming is one transaction of conditional puts, so of two accounts racing
-//! with the same SSN exactly one wins. The account keeps a pointer to each of its claims,
-//! so they can be released (by the account deletion too) without the PII.
+//! fingerprints of the SSN and of the normalised name + ZIP5 + birth year. Each
+//! fingerprint has a claim item naming the account that holds it, taken only when a
+//! verification completes (IDV-10: the personal key is issued), never while one is under
+//! way, so an abandoned or expired flow holds none and cannot squat an SSN; the checks
+//! page only [`Duplicates::check`]s. Claiming is one transaction of conditional puts, so
+//! of two accounts racing with the same SSN exactly one wins. The account keeps a pointer to each of its claims, so they can be released
+//! (by the account deletion too) without the PII.
+//!
+//! The fingerprints are MACs made **inside the key service** ([`KeyService::mac`], purposes
+//! `idv-ssn` and `idv-person`; on AWS a KMS HMAC key, `GenerateMac`), whose key never
+//! leaves it: an SSN has only 10^9 values, and a fingerprint anyone could compute from
+//! stored keys would give every SSN up to a brute force of minutes. Holding the whole
+//! table and every data key the service unwraps, each guess still costs one audited,
+//! rate-limited call (docs/privacy.md gives the price), and claiming costs two calls.
+//!
+//! Fingerprints carry their format: `mac1:<base64url MAC>`. Claims made before it (43
+//! characters, no prefix, an HMAC under the deployment's fingerprint key, which the key
+//! service only seals) never equal a new one: they no longer block anyone, an account that
+//! verifies again releases its own (its pointer names a stale fingerprint), and deleting
+//! the account releases it as before (docs/privacy.md, "Existing claims").
 //!
 //! | `pk` | `sk` | attributes | expiry |
 //! | --- | --- | --- | --- |
@@ -11,9 +26,14 @@
 //! | `IDV_PERSON#<fp>` | `CLAIM` | `user` | until released |
 //! | `USER#<id>` | `IDV_CLAIM#SSN`, `IDV_CLAIM#PERSON` | `fp` | with the account |
 
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use super::pii::{Pii, normalise_ssn};
 use crate::account::events::partition;
-use crate::fingerprint::Fingerprints;
+use crate::keys::{KeyError, KeyService, MacPurpose};
 use crate::store::{Check, Expect, Item, Key, Store, StoreError, StoreResult, Write};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +53,12 @@ pub enum DuplicateError {
     Incomplete,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("fingerprinting failed: {0}")]
+    Keys(#[from] KeyError),
 }
+
+/// The format of the fingerprints made by the key service's MAC.
+pub const FORMAT_PREFIX: &str = "mac1:";
 
 /// The two kinds of claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,11 +77,11 @@ impl Kind {
         }
     }
 
-    /// The fingerprint subkey's purpose: one per kind, so the two cannot be linked.
-    fn purpose(self) -> &'static str {
+    /// The MAC's purpose: one per kind, so the two cannot be linked.
+    fn purpose(self) -> MacPurpose {
         match self {
-            Kind::Ssn => "idv-ssn",
-            Kind::Person => "idv-person",
+            Kind::Ssn => MacPurpose::IdvSsn,
+            Kind::Person => MacPurpose::IdvPerson,
         }
     }
 
@@ -142,21 +167,34 @@ pub(crate) async fn release_pointed(
 /// Claims and releases identities' fingerprints.
 #[derive(Debug, Clone)]
 pub struct Duplicates {
-    store: std::sync::Arc<dyn Store>,
-    fingerprints: Fingerprints,
+    store: Arc<dyn Store>,
+    keys: Arc<dyn KeyService>,
+}
+
+/// The fingerprint of `kind`'s value of `pii`, made by the key service; `None` when the
+/// PII lacks the value.
+async fn fingerprint(
+    keys: &dyn KeyService,
+    kind: Kind,
+    pii: &Pii,
+) -> Result<Option<String>, KeyError> {
+    let Some(value) = value(kind, pii).map(zeroize::Zeroizing::new) else {
+        return Ok(None);
+    };
+    let mac = keys.mac(kind.purpose(), value.as_bytes()).await?;
+    Ok(Some(format!(
+        "{FORMAT_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(mac)
+    )))
 }
 
 impl Duplicates {
-    pub fn new(store: std::sync::Arc<dyn Store>, fingerprints: Fingerprints) -> Self {
-        Self {
-            store,
-            fingerprints,
-        }
+    pub fn new(store: Arc<dyn Store>, keys: Arc<dyn KeyService>) -> Self {
+        Self { store, keys }
     }
 
-    fn fingerprint(&self, kind: Kind, pii: &Pii) -> Option<String> {
-        let value = zeroize::Zeroizing::new(value(kind, pii)?);
-        Some(self.fingerprints.of(kind.purpose(), &value))
+    async fn fingerprint(&self, kind: Kind, pii: &Pii) -> Result<Option<String>, KeyError> {
+        fingerprint(self.keys.as_ref(), kind, pii).await
     }
 
     /// Claims `pii`'s SSN and name + ZIP5 + birth year for `user_id`, or says which one
@@ -168,6 +206,7 @@ impl Duplicates {
         for kind in Kind::ALL {
             fps.push(
                 self.fingerprint(kind, pii)
+                    .await?
                     .ok_or(DuplicateError::Incomplete)?,
             );
         }
@@ -210,6 +249,25 @@ impl Duplicates {
         }
     }
 
+    /// Whether another account already holds `pii`'s SSN or person, without claiming
+    /// anything: the checks page says so early, while claims are taken only when the
+    /// verification completes ([`Duplicates::claim`] at the password step), so that an
+    /// abandoned flow holds none. Two key-service calls and two reads.
+    pub async fn check(&self, user_id: &str, pii: &Pii) -> Result<(), DuplicateError> {
+        for kind in Kind::ALL {
+            let fp = self
+                .fingerprint(kind, pii)
+                .await?
+                .ok_or(DuplicateError::Incomplete)?;
+            if let Some(claim) = self.store.get(&kind.claim_key(&fp)).await?
+                && claim.str("user") != Some(user_id)
+            {
+                return Err(kind.error());
+            }
+        }
+        Ok(())
+    }
+
     /// Releases the account's claims (a failed or abandoned verification). The PII is not
     /// needed: the account's pointers name the fingerprints.
     pub async fn release(&self, user_id: &str) -> Result<(), DuplicateError> {
@@ -223,9 +281,21 @@ impl Duplicates {
         Ok(())
     }
 
+    /// The rate-limit subject of an SSN (IDV-5: the same SSN across accounts), made by
+    /// the key service like the fingerprints (purpose `idv-ssn-limit`), so that the
+    /// limiter's counters (`RL#idv_ssn#…`, kept in backups after they expire) give no SSN
+    /// to a brute force either. `ssn` is normalised (nine digits).
+    pub async fn ssn_limit_subject(&self, ssn: &str) -> Result<String, DuplicateError> {
+        let mac = self
+            .keys
+            .mac(MacPurpose::IdvSsnLimit, ssn.as_bytes())
+            .await?;
+        Ok(URL_SAFE_NO_PAD.encode(mac))
+    }
+
     /// The account holding `pii`'s SSN, if any (for support tooling and tests).
     pub async fn ssn_holder(&self, pii: &Pii) -> Result<Option<String>, DuplicateError> {
-        let Some(fp) = self.fingerprint(Kind::Ssn, pii) else {
+        let Some(fp) = self.fingerprint(Kind::Ssn, pii).await? else {
             return Ok(None);
         };
         let claim = self.store.get(&Kind::Ssn.claim_key(&fp)).await?;
@@ -297,6 +367,28 @@ mod tests {
         let stored = w.stored_bytes().await;
         assert_eq!(found(&stored, "900112233"), None);
         assert_eq!(found(&stored, "zyxwvutsra"), None);
+    }
+
+    #[tokio::test]
+    async fn given_a_claim_when_checked_then_only_another_account_is_told() {
+        let w = world().await;
+        let (a, b) = (
+            w.account("one@example.gov").await,
+            w.account("two@example.gov").await,
+        );
+        // Nothing claimed: both pass, and checking claims nothing
+        w.duplicates.check(&a, &sample_pii()).await.unwrap();
+        w.duplicates.check(&b, &sample_pii()).await.unwrap();
+        assert_eq!(w.duplicates.ssn_holder(&sample_pii()).await.unwrap(), None);
+        // Once a holds them, a still passes and b is told which
+        w.duplicates.claim(&a, &sample_pii()).await.unwrap();
+        w.duplicates.check(&a, &sample_pii()).await.unwrap();
+        let ssn = w.duplicates.check(&b, &sample_pii()).await;
+        assert!(matches!(ssn, Err(DuplicateError::Ssn)), "{ssn:?}");
+        let mut other_ssn = sample_pii();
+        other_ssn.ssn = "900998877".into();
+        let person = w.duplicates.check(&b, &other_ssn).await;
+        assert!(matches!(person, Err(DuplicateError::Person)), "{person:?}");
     }
 
     #[tokio::test]

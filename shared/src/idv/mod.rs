@@ -25,3 +25,5 @@ pub mod session_pii;
 mod testkit;
 pub mod uploads;
 pub mod vendors;
+#[cfg(all(test, feature = "embedded"))]
+mod without_the_mac;

@@ -438,7 +438,7 @@ impl Profiles {
             .ok_or(IdvError::NoAccount)?;
         let Some(sealed) = account.bytes("password") else {
             // No password since a "this wasn't me" report: as wrong as a wrong one.
-            password_hash::burn_equal_time(&self.kdf, password).await;
+            password_hash::burn_equal_time(&self.envelope, &self.kdf, password).await;
             return Err(IdvError::WrongPassword);
         };
         match password_hash::verify_sealed(&self.envelope, &self.kdf, user_id, password, sealed)

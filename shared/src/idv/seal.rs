@@ -4,6 +4,12 @@
 //! key whose context names the account and the copy. Opening needs both the secret and
 //! the key service: operators, the key service alone and a database thief get nothing.
 //!
+//! The password copy's key is also **peppered**: argon2's output goes through the key
+//! service's MAC (`pepper-v1`, [`crate::account::password_hash`]) before it keys AES-GCM,
+//! so someone holding the table and every data key still pays one audited key-service call
+//! per password guessed. The personal key is 80 random bits, beyond any guessing, and its
+//! copy is not peppered (no extra call when it is used).
+//!
 //! The inner format is versioned and carries its own KDF parameters and salt, so the
 //! costs can change without making existing copies unreadable:
 //!
@@ -11,6 +17,11 @@
 //! version (1) | m_cost_kib (4, BE) | t_cost (4, BE) | p_cost (4, BE) | salt (16)
 //!   | nonce (12) | AES-256-GCM(Pii JSON), tag (16)
 //! ```
+//!
+//! Version 1: the key is argon2's output (personal-key copies; password copies sealed
+//! before the pepper, which still open and are sealed again peppered at the next password
+//! change or reactivation). Version 2: the key is the pepper of argon2's output (password
+//! copies).
 //!
 //! The GCM associated data is a label, the account id, the copy and every header byte
 //! before the nonce: a copy moved to another account or swapped with the other copy, or
@@ -20,14 +31,18 @@ use zeroize::Zeroizing;
 
 use super::error::IdvError;
 use super::pii::Pii;
-use crate::account::password_hash::{HashParams, on_blocking_pool};
+use crate::account::password_hash::{
+    HashParams, PasswordHashError, PepperUse, on_blocking_pool, pepper,
+};
 use crate::aead;
 use crate::envelope::Envelope;
 use crate::keys::EncryptionContext;
 use crate::random::{Random, RandomExt};
 
-/// The only format so far. A new format gets a new number; old ones stay readable.
+/// The key is argon2's output. A new format gets a new number; old ones stay readable.
 pub const FORMAT_V1: u8 = 1;
+/// The key is argon2's output peppered by the key service (password copies).
+pub const FORMAT_V2: u8 = 2;
 pub const SALT_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + 3 * 4 + SALT_LEN;
 const AAD_LABEL: &[u8] = b"passerelle/idv-seal/v1";
@@ -113,6 +128,36 @@ async fn derive_key(
     .await?
 }
 
+/// The AES key of a copy of `format`: argon2's output, peppered for version 2.
+async fn copy_key(
+    envelope: &Envelope,
+    format: u8,
+    params: HashParams,
+    secret: &[u8],
+    salt: [u8; SALT_LEN],
+) -> Result<Zeroizing<[u8; 32]>, IdvError> {
+    let derived = derive_key(params, secret, salt).await?;
+    match format {
+        FORMAT_V1 => Ok(derived),
+        FORMAT_V2 => pepper(
+            envelope.key_service().as_ref(),
+            PepperUse::IdvPasswordCopy,
+            &derived,
+        )
+        .await
+        .map_err(|e| PasswordHashError::from(e).into()),
+        _ => Err(IdvError::Malformed),
+    }
+}
+
+/// The format a new copy is sealed in.
+fn format_for(copy: SealedBy) -> u8 {
+    match copy {
+        SealedBy::Password => FORMAT_V2,
+        SealedBy::PersonalKey => FORMAT_V1,
+    }
+}
+
 /// Seals `pii` for `user_id`'s `copy` under `secret`, with a fresh salt and nonce.
 pub async fn seal(
     envelope: &Envelope,
@@ -124,9 +169,10 @@ pub async fn seal(
     pii: &Pii,
 ) -> Result<SealedPii, IdvError> {
     let salt = random.array::<SALT_LEN>();
-    let key = derive_key(*params, secret, salt).await?;
+    let format = format_for(copy);
+    let key = copy_key(envelope, format, *params, secret, salt).await?;
     let mut inner = Vec::with_capacity(HEADER_LEN + aead::NONCE_LEN + 512);
-    inner.push(FORMAT_V1);
+    inner.push(format);
     for n in [params.m_cost_kib, params.t_cost, params.p_cost] {
         inner.extend_from_slice(&n.to_be_bytes());
     }
@@ -143,6 +189,7 @@ pub async fn seal(
 
 /// The inner header of a copy, once the envelope opened it.
 struct Inner<'a> {
+    format: u8,
     params: HashParams,
     salt: [u8; SALT_LEN],
     header: &'a [u8],
@@ -152,8 +199,8 @@ struct Inner<'a> {
 
 fn parse(inner: &[u8]) -> Option<Inner<'_>> {
     let (header, rest) = inner.split_at_checked(HEADER_LEN)?;
-    let (&version, fields) = header.split_first()?;
-    if version != FORMAT_V1 {
+    let (&format, fields) = header.split_first()?;
+    if format != FORMAT_V1 && format != FORMAT_V2 {
         return None;
     }
     let (m, fields) = fields.split_first_chunk::<4>()?;
@@ -164,6 +211,7 @@ fn parse(inner: &[u8]) -> Option<Inner<'_>> {
         return None;
     }
     Some(Inner {
+        format,
         params: HashParams {
             m_cost_kib: u32::from_be_bytes(*m),
             t_cost: u32::from_be_bytes(*t),
@@ -191,7 +239,7 @@ pub async fn open(
         .await?;
     let parsed = parse(&inner).ok_or(IdvError::Malformed)?;
     // The costs come from inside the envelope, which authenticated them: they are ours.
-    let key = derive_key(parsed.params, secret, parsed.salt).await?;
+    let key = copy_key(envelope, parsed.format, parsed.params, secret, parsed.salt).await?;
     let aad = associated_data(user_id, copy, parsed.header);
     let Some(json) = aead::decrypt(&key, parsed.nonce, &aad, parsed.ciphertext) else {
         return Ok(None);
@@ -357,7 +405,7 @@ pub(crate) mod tests {
         let ctx = context("u-1", SealedBy::Password);
         let rec = record("u-1", SealedBy::Password);
         let mut inner = env.open(&ctx, &rec, sealed.as_bytes()).await.unwrap();
-        assert_eq!(inner[0], FORMAT_V1);
+        assert_eq!(inner[0], FORMAT_V2);
         // Bytes 5..9 are t_cost: 1 becomes 2.
         assert_eq!(inner[5..9], [0, 0, 0, 1]);
         inner[8] = 2;
@@ -371,6 +419,100 @@ pub(crate) mod tests {
         let unknown = SealedPii(env.seal(&ctx, &rec, &inner).await.unwrap());
         let opened = open(&env, "u-1", SealedBy::Password, SECRET, &unknown).await;
         assert!(matches!(opened, Err(IdvError::Malformed)), "{opened:?}");
+    }
+
+    #[tokio::test]
+    async fn given_a_password_copy_when_the_mac_key_differs_then_the_password_does_not_open_it() {
+        // Given a password copy, and a key service with the same root keys (the envelope
+        // opens) but another MAC key: someone holding every data key, not the pepper
+        let (dir, env) = envelope();
+        let sealed = seal(
+            &env,
+            &OsRandom,
+            &FAST,
+            "u-1",
+            SealedBy::Password,
+            SECRET,
+            &sample_pii(),
+        )
+        .await
+        .unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            dir.path().join(crate::keys::local::ROOT_KEYS_FILE),
+            other.path().join(crate::keys::local::ROOT_KEYS_FILE),
+        )
+        .unwrap();
+        let thief = Envelope::new(
+            Arc::new(LocalKeyService::open(other.path(), Arc::new(OsRandom)).unwrap()),
+            Arc::new(SystemClock),
+            Arc::new(OsRandom),
+            CacheLimits::default(),
+        );
+        // Then even the right password does not open it there
+        assert_eq!(
+            params_of(&thief, "u-1", SealedBy::Password, &sealed)
+                .await
+                .unwrap(),
+            FAST
+        );
+        let opened = open(&thief, "u-1", SealedBy::Password, SECRET, &sealed)
+            .await
+            .unwrap();
+        assert_eq!(opened, None);
+        assert_eq!(
+            open(&env, "u-1", SealedBy::Password, SECRET, &sealed)
+                .await
+                .unwrap(),
+            Some(sample_pii())
+        );
+        // The personal-key copy (80 random bits) is not peppered: version 1
+        let by_key = seal(
+            &env,
+            &OsRandom,
+            &FAST,
+            "u-1",
+            SealedBy::PersonalKey,
+            SECRET,
+            &sample_pii(),
+        )
+        .await
+        .unwrap();
+        let ctx = context("u-1", SealedBy::PersonalKey);
+        let rec = record("u-1", SealedBy::PersonalKey);
+        assert_eq!(
+            env.open(&ctx, &rec, by_key.as_bytes()).await.unwrap()[0],
+            FORMAT_V1
+        );
+    }
+
+    #[tokio::test]
+    async fn given_a_password_copy_from_before_the_pepper_when_opened_then_its_password_opens_it() {
+        // Given a version-1 password copy, as sealed before the pepper
+        let (_dir, env) = envelope();
+        let salt = [7u8; SALT_LEN];
+        let key = derive_key(FAST, SECRET, salt).await.unwrap();
+        let mut inner = vec![FORMAT_V1];
+        for n in [FAST.m_cost_kib, FAST.t_cost, FAST.p_cost] {
+            inner.extend_from_slice(&n.to_be_bytes());
+        }
+        inner.extend_from_slice(&salt);
+        let aad = associated_data("u-1", SealedBy::Password, &inner);
+        let nonce = [9u8; aead::NONCE_LEN];
+        inner.extend_from_slice(&nonce);
+        inner.extend(aead::encrypt(&key, &nonce, &aad, &sample_pii().to_json()));
+        let ctx = context("u-1", SealedBy::Password);
+        let rec = record("u-1", SealedBy::Password);
+        let old = SealedPii(env.seal(&ctx, &rec, &inner).await.unwrap());
+        // Then the password still opens it, and a wrong one does not
+        let opened = open(&env, "u-1", SealedBy::Password, SECRET, &old)
+            .await
+            .unwrap();
+        assert_eq!(opened, Some(sample_pii()));
+        let opened = open(&env, "u-1", SealedBy::Password, b"glacier", &old)
+            .await
+            .unwrap();
+        assert_eq!(opened, None);
     }
 
     #[tokio::test]

@@ -62,7 +62,7 @@ pub(crate) async fn world_with(params: HashParams) -> World {
     let store: Arc<dyn Store> = gated.clone();
     let keys = Arc::new(LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap());
     let envelope = Arc::new(Envelope::new(
-        keys,
+        keys.clone(),
         clock.clone() as Arc<dyn Clock>,
         Arc::new(OsRandom),
         CacheLimits::default(),
@@ -96,7 +96,7 @@ pub(crate) async fn world_with(params: HashParams) -> World {
         Arc::clone(&limiter),
         accounts.fingerprints().subkey("idv-letter"),
     );
-    let duplicates = Duplicates::new(Arc::clone(&store), accounts.fingerprints().clone());
+    let duplicates = Duplicates::new(Arc::clone(&store), keys);
     let sessions = Sessions::new(
         Arc::clone(&store),
         clock.clone() as Arc<dyn Clock>,

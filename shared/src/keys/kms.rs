@@ -1,5 +1,8 @@
 //! The key service on AWS KMS: data keys generated and unwrapped under one KMS key, each
-//! bound to its encryption context (which KMS also writes to CloudTrail).
+//! bound to its encryption context (which KMS also writes to CloudTrail), and MACs made
+//! by `GenerateMac` (HMAC-SHA-256) under a second, HMAC_256 key: its key material never
+//! leaves KMS, and every MAC is one request, counted against the account's quota and
+//! written to CloudTrail.
 
 use std::collections::HashMap;
 
@@ -7,23 +10,26 @@ use async_trait::async_trait;
 use aws_sdk_kms::Client;
 use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::DataKeySpec;
+use aws_sdk_kms::types::{DataKeySpec, MacAlgorithmSpec};
 use zeroize::Zeroizing;
 
-use super::{DataKey, EncryptionContext, KeyError, KeyService, SecretKey};
+use super::{DataKey, EncryptionContext, KeyError, KeyService, MacPurpose, SecretKey, mac_message};
 
 #[derive(Debug, Clone)]
 pub struct KmsKeyService {
     client: Client,
     key_id: String,
+    mac_key_id: String,
 }
 
 impl KmsKeyService {
-    /// `key_id` is what new data keys are generated under: a key id, ARN or alias.
-    pub fn new(client: Client, key_id: &str) -> Self {
+    /// `key_id` is what new data keys are generated under, `mac_key_id` the HMAC_256 key
+    /// (usage GENERATE_VERIFY_MAC) that makes MACs: each a key id, ARN or alias.
+    pub fn new(client: Client, key_id: &str, mac_key_id: &str) -> Self {
         Self {
             client,
             key_id: key_id.to_owned(),
+            mac_key_id: mac_key_id.to_owned(),
         }
     }
 }
@@ -118,5 +124,29 @@ impl KeyService for KmsKeyService {
             .await
             .map_err(kms_error)?;
         secret(out.plaintext.take()).ok_or(KeyError::Rejected)
+    }
+
+    async fn mac(&self, purpose: MacPurpose, data: &[u8]) -> Result<[u8; 32], KeyError> {
+        let message = mac_message(purpose, data).ok_or(KeyError::TooLong)?;
+        let out = self
+            .client
+            .generate_mac()
+            .key_id(&self.mac_key_id)
+            .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+            .message(Blob::new(message.to_vec()))
+            .send()
+            .await
+            .map_err(|e| match kms_error(e) {
+                // A missing key, or one that is not an HMAC key: the configuration.
+                KeyError::Rejected => KeyError::Unavailable(format!(
+                    "the MAC key {} (PASSERELLE_KMS_MAC_KEY_ID) is missing or not an HMAC_256 key",
+                    self.mac_key_id
+                )),
+                other => other,
+            })?;
+        out.mac
+            .map(Blob::into_inner)
+            .and_then(|m| <[u8; 32]>::try_from(m.as_slice()).ok())
+            .ok_or_else(|| KeyError::Unavailable("KMS returned no 32-byte MAC".into()))
     }
 }

@@ -1,6 +1,8 @@
 //! The embedded key service: root keys in a file of the data directory (mode 0600, made
 //! on first run). The last key in the file wraps new data keys; older ones still unwrap,
-//! so rotation is appending a key.
+//! so rotation is appending a key. Beside it, `mac-key` (32 random bytes, mode 0600, made
+//! on first run) keys the HMAC-SHA256 of [`KeyService::mac`], computed here: like the
+//! KMS HMAC key it stands for, it is never handed out.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
@@ -12,11 +14,15 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{DataKey, EncryptionContext, KeyError, KeyService, SecretKey};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use super::{DataKey, EncryptionContext, KeyError, KeyService, MacPurpose, SecretKey, mac_message};
 use crate::aead;
 use crate::random::{Random, RandomExt};
 
 pub const ROOT_KEYS_FILE: &str = "root-keys";
+pub const MAC_KEY_FILE: &str = "mac-key";
 const WRAP_LABEL: &[u8] = b"passerelle/local-data-key/v1";
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +35,8 @@ pub struct RootKeyError {
 pub struct LocalKeyService {
     path: PathBuf,
     keys: RwLock<Vec<(String, SecretKey)>>,
+    /// Never shown, wiped on drop ([`SecretKey`]).
+    mac_key: SecretKey,
     random: Arc<dyn Random>,
 }
 
@@ -69,21 +77,14 @@ impl LocalKeyService {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(err(e.to_string())),
         }
-        let mode = fs::metadata(&path)
-            .map_err(|e| err(e.to_string()))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            return Err(err(format!(
-                "is readable by others (mode {:o}); run chmod 600 on it",
-                mode & 0o777
-            )));
-        }
+        refuse_shared(&path).map_err(err)?;
         let keys =
             parse(&fs::read_to_string(&path).map_err(|e| err(e.to_string()))?).map_err(err)?;
+        let mac_key = open_mac_key(dir, random.as_ref())?;
         Ok(Self {
             path,
             keys: RwLock::new(keys),
+            mac_key,
             random,
         })
     }
@@ -124,6 +125,57 @@ impl LocalKeyService {
             .cloned()
             .ok_or_else(|| KeyError::Unavailable("no root key".into()))
     }
+}
+
+/// Refuses a key file others can read.
+fn refuse_shared(path: &Path) -> Result<(), String> {
+    let mode = fs::metadata(path)
+        .map_err(|e| e.to_string())?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "is readable by others (mode {:o}); run chmod 600 on it",
+            mode & 0o777
+        ));
+    }
+    Ok(())
+}
+
+/// The MAC key of `dir`, made on first run. A new key is written whole to a file of its
+/// own and then linked into place, so a process racing this one reads either no file or
+/// the complete key, never a partial one, and both end up with the same key.
+fn open_mac_key(dir: &Path, random: &dyn Random) -> Result<SecretKey, RootKeyError> {
+    let path = dir.join(MAC_KEY_FILE);
+    let err = |detail: String| RootKeyError {
+        path: path.display().to_string(),
+        detail,
+    };
+    if !path.exists() {
+        let suffix: String = random
+            .array::<6>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let fresh = dir.join(format!("{MAC_KEY_FILE}.{suffix}.new"));
+        let key = zeroize::Zeroizing::new(random.array::<32>());
+        let written = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&fresh)
+            .and_then(|mut file| file.write_all(key.as_ref()).and_then(|()| file.sync_all()));
+        let linked = written.and_then(|()| fs::hard_link(&fresh, &path));
+        let _ = fs::remove_file(&fresh);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(err(e.to_string())),
+        }
+    }
+    refuse_shared(&path).map_err(err)?;
+    let bytes = zeroize::Zeroizing::new(fs::read(&path).map_err(|e| err(e.to_string()))?);
+    SecretKey::from_slice(&bytes).ok_or_else(|| err("is not 32 bytes".into()))
 }
 
 fn parse(text: &str) -> Result<Vec<(String, SecretKey)>, String> {
@@ -194,6 +246,14 @@ impl KeyService for LocalKeyService {
             .ok_or(KeyError::Rejected)?;
         SecretKey::from_slice(&plain).ok_or(KeyError::Rejected)
     }
+
+    async fn mac(&self, purpose: MacPurpose, data: &[u8]) -> Result<[u8; 32], KeyError> {
+        let message = mac_message(purpose, data).ok_or(KeyError::TooLong)?;
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.mac_key.expose())
+            .map_err(|_| KeyError::Unavailable("the MAC key is unusable".into()))?;
+        mac.update(&message);
+        Ok(mac.finalize().into_bytes().into())
+    }
 }
 
 #[cfg(test)]
@@ -212,6 +272,38 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let b = LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap();
         assert_eq!(a.current().unwrap().1, b.current().unwrap().1);
+    }
+
+    #[tokio::test]
+    async fn the_mac_key_file_is_private_reused_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap();
+        let path = dir.path().join(MAC_KEY_FILE);
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(fs::read(&path).unwrap().len(), 32);
+        // No temporary file is left beside it
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        let b = LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap();
+        let mac = a.mac(MacPurpose::Test, b"x").await.unwrap();
+        assert_eq!(mac, b.mac(MacPurpose::Test, b"x").await.unwrap());
+        let shown = format!("{a:?}");
+        let key: String = fs::read(&path)
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(
+            !shown.contains(&key) && !shown.contains("mac_key"),
+            "{shown}"
+        );
+        // A shared MAC key is refused too
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let err = LocalKeyService::open(dir.path(), Arc::new(OsRandom)).unwrap_err();
+        assert!(
+            err.to_string().contains(MAC_KEY_FILE) && err.to_string().contains("chmod 600"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@ pub fn with_lambda_request_id(router: Router) -> Router {
     router
 }
 
-/// Copies the Lambda request id into the request, before the router's own middleware.
+/// Copies the Lambda request id and API Gateway's source address into the request,
+/// before the router's own middleware.
 #[cfg(feature = "web")]
 pub fn with_lambda_request_id(router: Router) -> Router {
     use crate::web::RequestId;
@@ -26,9 +27,29 @@ pub fn with_lambda_request_id(router: Router) -> Router {
             if let Some(id) = id {
                 req.extensions_mut().insert(RequestId(id));
             }
+            // The client's address for rate limits: API Gateway's, not a header's.
+            if let Some(ip) = source_ip(&req) {
+                req.extensions_mut()
+                    .insert(crate::web::client::PeerAddr(ip));
+            }
             req
         },
     ))
+}
+
+/// API Gateway's `sourceIp` for the request: `requestContext.http.sourceIp` (HTTP API)
+/// or `requestContext.identity.sourceIp` (REST API).
+#[cfg(feature = "web")]
+fn source_ip<B>(req: &http::Request<B>) -> Option<std::net::IpAddr> {
+    use lambda_http::request::RequestContext;
+    let ip = match req.extensions().get::<RequestContext>()? {
+        RequestContext::ApiGatewayV2(c) => c.http.source_ip.as_deref(),
+        RequestContext::ApiGatewayV1(c) => c.identity.source_ip.as_deref(),
+        // Other event sources, should a feature elsewhere enable them: no address.
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    ip?.parse().ok()
 }
 
 /// Serves `router` as this Lambda function's handler, until the runtime stops.

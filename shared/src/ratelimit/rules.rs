@@ -148,6 +148,14 @@ const DAY: i64 = 24 * HOUR;
 pub const SIGN_IN_FAILURES: Limit =
     Limit::per_window("sign_in", 5, MINUTE).locking(Lockout::doubling(MINUTE, HOUR, 24 * HOUR));
 
+/// RL: password failures per email across every address, so a guesser spreading its
+/// tries over many addresses is slowed too: 20 within 15 minutes lock the email for 60 s,
+/// then 120 s, 240 s … up to an hour. A browser remembered for the account is not held
+/// back by this lock (its owner is not locked out by a stranger), and the right password
+/// clears the count.
+pub const SIGN_IN_EMAIL_FAILURES: Limit = Limit::per_window("sign_in_email", 20, 15 * MINUTE)
+    .locking(Lockout::doubling(MINUTE, HOUR, 24 * HOUR));
+
 /// RL: sign-up confirmation emails per (normalised) email address.
 pub const REGISTRATION_EMAILS: Limit = Limit::per_window("registration_email", 20, HOUR);
 
@@ -225,6 +233,7 @@ pub const IDV_LETTER_GAP: Limit =
 /// Every limit above, for documentation, operators' tooling and tests.
 pub const ALL: &[Limit] = &[
     SIGN_IN_FAILURES,
+    SIGN_IN_EMAIL_FAILURES,
     REGISTRATION_EMAILS,
     RESET_EMAILS,
     OTP_SENDS_SHORT,

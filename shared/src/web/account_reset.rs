@@ -86,6 +86,7 @@ async fn request(
     }
     // Nothing more to do signed in: the rest happens by email.
     services.sessions.end(&pending.token).await?;
+    page.rotate_csrf();
     let body = page.t("account-reset-requested-body");
     let mut response =
         MessagePage::render(page, "account-reset-requested-title", vec![body], None)?;

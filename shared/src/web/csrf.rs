@@ -7,9 +7,15 @@
 //! `Sec-Fetch-Site` or a foreign `Origin` is refused, then the submitted token must match
 //! the cookie, compared in constant time. Machine endpoints under `/api/` (token
 //! endpoint, vendor callbacks) are exempt: they must not rely on cookies.
+//!
+//! The token changes with the session's privilege: every response that sets or clears
+//! the session cookie (password step, sign-in, sign-out, timeout) also sets a new token,
+//! as does a factor asked again ([`CsrfToken::rotate`]), so a token seen before a sign-in
+//! is refused after it. A handler that renders a page while doing so rotates first, so
+//! the page's own forms carry the new token.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request, State};
@@ -44,9 +50,11 @@ const TOKEN_BYTES: usize = 32;
 pub struct CsrfToken(Arc<Inner>);
 
 struct Inner {
-    secret: [u8; TOKEN_BYTES],
+    secret: Mutex<[u8; TOKEN_BYTES]>,
     from_cookie: bool,
     used: AtomicBool,
+    /// A new secret was drawn during this request: the cookie must be set.
+    rotated: AtomicBool,
     random: Arc<dyn Random>,
 }
 
@@ -62,11 +70,28 @@ impl std::fmt::Debug for CsrfToken {
 impl CsrfToken {
     fn new(secret: [u8; TOKEN_BYTES], from_cookie: bool, random: Arc<dyn Random>) -> Self {
         Self(Arc::new(Inner {
-            secret,
+            secret: Mutex::new(secret),
             from_cookie,
             used: AtomicBool::new(false),
+            rotated: AtomicBool::new(false),
             random,
         }))
+    }
+
+    fn secret(&self) -> [u8; TOKEN_BYTES] {
+        *self.0.secret.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Draws a new token for this browser: forms rendered after this call carry it, the
+    /// response sets it, and every value given out before is refused from then on.
+    pub fn rotate(&self) {
+        let fresh: [u8; TOKEN_BYTES] = self.0.random.array();
+        *self.0.secret.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
+        self.0.rotated.store(true, Ordering::Relaxed);
+    }
+
+    fn rotated(&self) -> bool {
+        self.0.rotated.load(Ordering::Relaxed)
     }
 
     /// The value for the hidden `csrf_token` field (or the `x-csrf-token` header): the
@@ -76,7 +101,7 @@ impl CsrfToken {
         let mask: [u8; TOKEN_BYTES] = self.0.random.array();
         let mut out = Vec::with_capacity(2 * TOKEN_BYTES);
         out.extend_from_slice(&mask);
-        out.extend(self.0.secret.iter().zip(mask).map(|(s, m)| s ^ m));
+        out.extend(self.secret().iter().zip(mask).map(|(s, m)| s ^ m));
         URL_SAFE_NO_PAD.encode(out)
     }
 
@@ -90,7 +115,7 @@ impl CsrfToken {
         }
         let (mask, masked) = bytes.split_at(TOKEN_BYTES);
         let unmasked: Vec<u8> = masked.iter().zip(mask).map(|(x, m)| x ^ m).collect();
-        bool::from(unmasked.ct_eq(&self.0.secret))
+        bool::from(unmasked.ct_eq(&self.secret()))
     }
 }
 
@@ -111,8 +136,13 @@ pub async fn issue(State(state): State<WebState>, mut req: Request, next: Next) 
     };
     req.extensions_mut().insert(token.clone());
     let mut response = next.run(req).await;
-    if !token.0.from_cookie && token.0.used.load(Ordering::Relaxed) {
-        let value = URL_SAFE_NO_PAD.encode(token.0.secret);
+    // The session's privilege changed (its cookie set or cleared): a new token, unless the
+    // handler already drew one for the page it rendered.
+    if changes_session(&response) && !token.rotated() {
+        token.rotate();
+    }
+    if token.rotated() || (!token.0.from_cookie && token.0.used.load(Ordering::Relaxed)) {
+        let value = URL_SAFE_NO_PAD.encode(token.secret());
         if let Some(cookie) =
             cookies::host_cookie(CSRF_COOKIE, &value, Lifetime::Session, SameSite::Strict)
         {
@@ -120,6 +150,16 @@ pub async fn issue(State(state): State<WebState>, mut req: Request, next: Next) 
         }
     }
     response
+}
+
+/// Whether `response` sets or clears the session cookie.
+fn changes_session(response: &Response) -> bool {
+    let prefix = format!("__Host-{}=", super::session::SESSION_COOKIE);
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(prefix.as_bytes()))
 }
 
 /// `scheme://host[:port]` of a base URL, the way browsers write `Origin` (no default port).
@@ -320,7 +360,17 @@ mod tests {
         assert!(t.verify(&a) && t.verify(&b));
         assert!(!token(true).verify(""));
         assert!(!t.verify(&URL_SAFE_NO_PAD.encode([0u8; 64])));
-        assert!(!t.verify(&URL_SAFE_NO_PAD.encode(t.0.secret)));
+        assert!(!t.verify(&URL_SAFE_NO_PAD.encode(t.secret())));
+    }
+
+    #[test]
+    fn a_rotated_token_refuses_what_was_given_out_before() {
+        let t = token(true);
+        let before = t.form_value();
+        t.rotate();
+        assert!(!t.verify(&before));
+        assert!(t.verify(&t.form_value()));
+        assert!(t.rotated());
     }
 
     #[test]

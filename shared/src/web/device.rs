@@ -1,12 +1,43 @@
 //! What a request says about where it comes from, for the account's history and device
 //! list (ACC-6) and the new-device notice (ACC-8): a short browser-and-system name from
-//! the User-Agent ("Firefox on Linux"), and an approximate place when a CDN in front of
-//! the site adds one (CloudFront's viewer headers). Nothing else about the request is
-//! kept: no full user agent, no IP address.
+//! the User-Agent ("Firefox on Linux"), and an approximate place when a CDN the
+//! deployment trusts adds one (CloudFront's viewer headers, `PASSERELLE_CDN=cloudfront`).
+//! Without that setting, [`trusted_place_only`] drops those headers before any handler
+//! reads them: a client that writes them itself writes nothing into a history. Nothing
+//! else about the request is kept: no full user agent, no IP address.
 
-use http::HeaderMap;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::{HeaderMap, HeaderName};
 
+use super::WebState;
 use crate::account::events::EventContext;
+use crate::config::Cdn;
+
+/// The headers a CDN sets about the viewer.
+const VIEWER_HEADER_PREFIX: &str = "cloudfront-viewer-";
+
+/// Middleware, before every handler: unless the deployment names the CDN in front
+/// (`PASSERELLE_CDN`), CloudFront's viewer headers are the client's own words and go.
+pub async fn trusted_place_only(
+    State(state): State<WebState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if state.cdn != Cdn::CloudFront {
+        let claimed: Vec<HeaderName> = req
+            .headers()
+            .keys()
+            .filter(|k| k.as_str().starts_with(VIEWER_HEADER_PREFIX))
+            .cloned()
+            .collect();
+        for name in claimed {
+            req.headers_mut().remove(name);
+        }
+    }
+    next.run(req).await
+}
 
 /// Browsers, most specific first: Edge and Opera also say "Chrome", Chrome also says
 /// "Safari".

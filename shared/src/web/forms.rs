@@ -1,5 +1,5 @@
 //! What the account pages share: per-field error messages for the error summary, the
-//! client's address for rate limits, the event context, emailed links and mail jobs.
+//! event context, emailed links and mail jobs.
 
 use askama::Template;
 use axum::response::Response;
@@ -105,25 +105,6 @@ pub fn password_messages(page: &Page, problem: &PasswordProblem) -> (String, Vec
     (main, feedback)
 }
 
-/// The client's address, for limits keyed by email + IP.
-///
-/// Behind API Gateway (and `cargo lambda`), the connection comes from the gateway and
-/// the client is in `X-Forwarded-For`. A client may send that header itself: the gateway
-/// then *appends* the address it saw, so only the **last** entry is one we can trust,
-/// and that is the one used (the first entry is whatever the client claims, and would let
-/// it pick a fresh "IP" for every guess). Without the header (the local stack, tests),
-/// everyone shares the subject `"local"`, which only makes the limit stricter.
-pub fn client_ip(headers: &HeaderMap) -> String {
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .rfind(|s| !s.is_empty())
-        .map_or_else(|| "local".to_owned(), |ip| ip.chars().take(64).collect())
-}
-
 /// Where an event happened, as far as the request says (see [`super::device`]).
 pub fn event_context(headers: &HeaderMap) -> EventContext {
     super::device::event_context(headers)
@@ -156,21 +137,4 @@ pub async fn send_mail(
     .await?;
     tracing::info!(mail = kind.name(), "mail queued");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use http::HeaderValue;
-
-    #[test]
-    fn the_gateway_appended_address_is_the_one_used() {
-        let mut h = HeaderMap::new();
-        assert_eq!(client_ip(&h), "local");
-        h.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("6.6.6.6, 203.0.113.9"),
-        );
-        assert_eq!(client_ip(&h), "203.0.113.9");
-    }
 }

@@ -67,7 +67,7 @@ pub async fn security_headers(
     }
     headers.insert(
         header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        HeaderValue::from_static(crate::api::headers::HSTS),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -44,19 +44,43 @@ async fn choose(CsrfForm(form): CsrfForm<LanguageForm>) -> Result<Response, WebE
     Ok(response)
 }
 
+/// The longest return path followed; a longer one goes to `/`.
+const MAX_RETURN_PATH: usize = 2048;
+
 /// The page to return to, without language prefix, if it is a path on this site;
-/// otherwise `/`. Refusing `//host` and backslashes keeps this from being an open
-/// redirect; refusing control characters keeps the `Location` header clean.
+/// otherwise `/`. Every `return_to` the site follows or renders passes through here.
+///
+/// Every language prefix is stripped *before* the checks, however many there are, so
+/// `/fr/fr//evil.example` cannot become `//evil.example` after one strip. What is left
+/// must then be a plain absolute path: it starts with one `/`, its path part holds only
+/// RFC 3986 path characters without percent-escapes (letters, digits, `-._~!$&'()*+,;=:@/`)
+/// and never `//`, and the query (if any) only visible ASCII without `\`. That refuses
+/// `//host`, `/\host`, `https:`, `%2f`, `%5c`, tabs and newlines, spaces, and every
+/// non-ASCII character (unicode slashes included), whatever browsers would make of them.
+/// No page of the site has a path outside that alphabet.
 pub(crate) fn local_path(return_to: &str) -> &str {
-    let ok = return_to.starts_with('/')
-        && !return_to.starts_with("//")
-        && return_to.len() <= 2048
-        && !return_to.contains('\\')
-        && !return_to.chars().any(char::is_control);
-    if !ok {
-        return "/";
+    let mut path = return_to;
+    while let Some((_, rest)) = split_prefix(path) {
+        path = rest;
     }
-    split_prefix(return_to).map_or(return_to, |(_, rest)| rest)
+    if is_plain_local_path(path) { path } else { "/" }
+}
+
+fn is_plain_local_path(path: &str) -> bool {
+    let (route, query) = match path.find(['?', '#']) {
+        Some(i) => path.split_at(i),
+        None => (path, ""),
+    };
+    path.len() <= MAX_RETURN_PATH
+        && route.starts_with('/')
+        && !route.contains("//")
+        && route.bytes().all(is_path_byte)
+        && query.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+}
+
+/// RFC 3986 `pchar` and `/`, without `%` (no escapes in the path part).
+fn is_path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
 }
 
 #[cfg(test)]
@@ -72,5 +96,14 @@ mod tests {
         assert_eq!(local_path("https://evil.example"), "/");
         assert_eq!(local_path("/a\r\nSet-Cookie: x"), "/");
         assert_eq!(local_path(""), "/");
+    }
+
+    #[test]
+    fn every_language_prefix_is_stripped_before_the_checks() {
+        assert_eq!(local_path("/fr/es/account?x=%2F"), "/account?x=%2F");
+        assert_eq!(local_path("/fr/fr//evil.example"), "/");
+        assert_eq!(local_path("/es/fr/zh/\\evil.example"), "/");
+        assert_eq!(local_path("/fr/%2f%2fevil.example"), "/");
+        assert_eq!(local_path("/\u{ff0f}\u{ff0f}evil.example"), "/");
     }
 }

@@ -14,6 +14,7 @@ pub mod account;
 pub mod account_reset;
 pub mod account_state;
 pub mod assets;
+pub mod client;
 pub mod cookies;
 pub mod csrf;
 pub mod device;
@@ -83,6 +84,12 @@ pub struct WebState {
     pub idv: Arc<verify::IdvCell>,
     /// The deployment's ceiling on texts and calls per hour (`PASSERELLE_SMS_PER_HOUR`).
     pub sms_per_hour: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (`PASSERELLE_TRUSTED_PROXIES`,
+    /// [`client`]); none by default.
+    pub trusted_proxies: crate::proxies::TrustedProxies,
+    /// The CDN whose headers give the viewer's place (`PASSERELLE_CDN`, [`device`]);
+    /// none by default, and then no place is recorded.
+    pub cdn: crate::config::Cdn,
 }
 
 impl WebState {
@@ -102,21 +109,27 @@ impl WebState {
                 SessionPolicy::default(),
             )),
             idv: Arc::new(verify::IdvCell::default()),
+            trusted_proxies: crate::proxies::TrustedProxies::none(),
+            cdn: crate::config::Cdn::None,
             sms_per_hour: crate::ratelimit::DEFAULT_SMS_PER_HOUR,
         }
     }
 
     /// The state a function or the local stack serves from its configuration: the public
-    /// URL, the session timings (`PASSERELLE_SESSION_IDLE_SECS`) and the SMS ceiling
+    /// URL, the session timings (`PASSERELLE_SESSION_IDLE_SECS`), the trusted proxies
+    /// (`PASSERELLE_TRUSTED_PROXIES`), the CDN (`PASSERELLE_CDN`) and the SMS ceiling
     /// (`PASSERELLE_SMS_PER_HOUR`).
     pub fn from_config(
         services: Arc<Services>,
         config: &crate::config::Config,
         dev_outbox: bool,
     ) -> Self {
-        Self::new(services, config.public_url.clone(), dev_outbox)
+        let mut state = Self::new(services, config.public_url.clone(), dev_outbox)
             .with_session_policy(SessionPolicy::with_idle_secs(config.session_idle_secs))
-            .with_sms_per_hour(config.sms_per_hour)
+            .with_sms_per_hour(config.sms_per_hour);
+        state.trusted_proxies = config.trusted_proxies.clone();
+        state.cdn = config.cdn;
+        state
     }
 
     /// The same state with another ceiling on texts and calls per hour.
@@ -175,8 +188,9 @@ fn routes(state: &WebState) -> Router<WebState> {
 }
 
 /// The site. Middleware, outermost first:
-/// request id and access log → security headers and CSP nonce → language (strips the
-/// URL prefix, so it runs before routing) → CSRF token → error pages → CSRF guard → routes.
+/// request id and access log → security headers and CSP nonce → CDN viewer headers
+/// dropped unless that CDN is trusted → language (strips the URL prefix, so it runs
+/// before routing) → CSRF token → error pages → CSRF guard → routes.
 pub fn router(state: WebState) -> Router {
     let inner = routes(&state)
         .fallback(error::not_found)
@@ -185,6 +199,10 @@ pub fn router(state: WebState) -> Router {
     let site = ServiceBuilder::new()
         .layer(from_fn_with_state(state.clone(), request_id::request_id))
         .layer(from_fn_with_state(state.clone(), headers::security_headers))
+        .layer(from_fn_with_state(
+            state.clone(),
+            device::trusted_place_only,
+        ))
         .layer(from_fn(locale::route_by_language))
         .layer(from_fn_with_state(state.clone(), csrf::issue))
         .layer(from_fn(error::render_errors))

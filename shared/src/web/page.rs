@@ -16,6 +16,7 @@ use super::csrf::{CSRF_FIELD, CsrfToken};
 use super::error::WebError;
 use super::headers::CspNonce;
 use super::i18n::Lang;
+use super::language::local_path;
 use super::locale::Locale;
 use super::session::{SessionTimeout, token_of};
 
@@ -25,7 +26,8 @@ pub struct Page {
     /// The CSP nonce, for `<script nonce="{{ page.nonce }}">`.
     pub nonce: String,
     csrf: CsrfToken,
-    /// Path and query without the language prefix: where the language switcher returns.
+    /// Path and query without the language prefix, as [`local_path`] accepts it (else
+    /// `/`): where the language switcher and the keep-alive form return.
     here: String,
     /// Whether the browser holds a session cookie: the header then offers the account
     /// and sign-out rather than sign-in. A hint for navigation only, never for access.
@@ -50,9 +52,9 @@ impl Page {
             locale: extensions.get::<Locale>().copied()?,
             nonce: extensions.get::<CspNonce>()?.0.clone(),
             csrf: extensions.get::<CsrfToken>()?.clone(),
-            here: uri
-                .path_and_query()
-                .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+            // Rendered into the language and keep-alive forms' `return_to`: only ever a
+            // local path (a 404 at `/fr/fr//evil.example` must not carry `/fr//evil…`).
+            here: local_path(uri.path_and_query().map_or("/", |pq| pq.as_str())).to_owned(),
             has_session: false,
             timeout: None,
         })
@@ -103,6 +105,12 @@ impl Page {
     /// `<input type="hidden" name="{{ page.csrf_field() }}" value="{{ page.csrf_token() }}">`.
     pub fn csrf_token(&self) -> String {
         self.csrf.form_value()
+    }
+
+    /// A new CSRF token for this browser, before rendering a page whose request changed
+    /// the session's privilege (the forms it renders then carry the new token).
+    pub fn rotate_csrf(&self) {
+        self.csrf.rotate();
     }
 
     /// The content-hashed URL of an embedded static file: `app.css` → `/static/app.1a2b….css`.

@@ -7,6 +7,7 @@
 //! browser still holds a cookie, the sign-in page says the session ended, which is all
 //! a browser without JavaScript learns of the idle timeout.
 
+use askama::Template;
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,7 +23,7 @@ use super::error::WebError;
 use super::forms::MessagePage;
 use super::language::local_path;
 use super::locale::Locale;
-use super::page::Page;
+use super::page::{Page, render};
 use crate::session::{Session, SessionPolicy, SessionToken};
 
 /// The cookie's name without its `__Host-` prefix.
@@ -207,7 +208,7 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/sign-out", post(sign_out))
         .route("/session/keep-alive", post(keep_alive))
-        .route("/session/timeout", get(timed_out))
+        .route("/session/timeout", get(timeout_page).post(time_out))
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,25 +259,64 @@ async fn keep_alive(
     }
 }
 
-/// Where the warning's script goes when time is up: the session ends (if the server
-/// had not already ended it) and the page says why.
-async fn timed_out(
+/// The confirmation a link to `/session/timeout` gets while the session is alive: a
+/// link (from another site, say) must not sign anyone out.
+#[derive(Template)]
+#[template(path = "session_confirm_sign_out.html")]
+struct ConfirmSignOut {
+    page: Page,
+}
+
+/// `GET /session/timeout` ends nothing: a cookie sent with a cross-site link is not the
+/// person asking. With a live session it asks whether to sign out (the button posts
+/// `/sign-out` with the CSRF token); without one it says the session ended.
+async fn timeout_page(
     State(state): State<WebState>,
     page: Page,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
+    let live = match token_of(&headers) {
+        Some(token) => state
+            .account_services()
+            .await?
+            .sessions
+            .resume(&token)
+            .await?
+            .is_some(),
+        None => false,
+    };
+    if live {
+        return render(&ConfirmSignOut { page });
+    }
+    timed_out_page(page)
+}
+
+/// `POST /session/timeout`, what the warning's script submits when time is up (with the
+/// CSRF token, like every form): the session ends, if the server had not already ended
+/// it, and the page says why.
+async fn time_out(
+    State(state): State<WebState>,
+    page: Page,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<ReturnTo>,
+) -> Result<Response, WebError> {
     if let Some(token) = token_of(&headers) {
         state.account_services().await?.sessions.end(&token).await?;
     }
-    let body = page.t("session-timed-out-body");
-    let mut response = MessagePage::render(
-        page,
-        "session-timed-out-title",
-        vec![body],
-        Some(("/sign-in", "nav-sign-in")),
-    )?;
+    page.rotate_csrf();
+    let mut response = timed_out_page(page)?;
     response
         .headers_mut()
         .append(header::SET_COOKIE, clear_session_cookie());
     Ok(response)
+}
+
+fn timed_out_page(page: Page) -> Result<Response, WebError> {
+    let body = page.t("session-timed-out-body");
+    MessagePage::render(
+        page,
+        "session-timed-out-title",
+        vec![body],
+        Some(("/sign-in", "nav-sign-in")),
+    )
 }

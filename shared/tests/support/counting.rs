@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use passerelle::keys::{DataKey, EncryptionContext, KeyError, KeyService, SecretKey};
+use passerelle::keys::{DataKey, EncryptionContext, KeyError, KeyService, MacPurpose, SecretKey};
 use passerelle::queue::{Message, Queue, QueueError};
 use passerelle::store::{
     Expect, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, Index, Item, Key, Page, Query, Store, StoreResult,
@@ -275,6 +275,12 @@ impl KeyService for CountingKeys {
         let label = format!("Decrypt {}", purpose(context));
         self.meter.record(|t| *t.kms.entry(label).or_default() += 1);
         self.inner.decrypt_data_key(key_id, wrapped, context).await
+    }
+
+    async fn mac(&self, purpose: MacPurpose, data: &[u8]) -> Result<[u8; 32], KeyError> {
+        let label = format!("GenerateMac {}", purpose.as_str());
+        self.meter.record(|t| *t.kms.entry(label).or_default() += 1);
+        self.inner.mac(purpose, data).await
     }
 }
 

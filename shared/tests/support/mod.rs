@@ -176,7 +176,20 @@ pub async fn site_on_moto() -> Site {
     let manual = Arc::new(ManualClock::at_ms(1_800_000_000_000));
     let clock: Arc<dyn Clock> = manual.clone();
     let random: Arc<dyn passerelle::random::Random> = Arc::new(OsRandom);
-    let keys: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(clients.kms.clone(), &key_id));
+    let mac_key = clients
+        .kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+        .send()
+        .await
+        .unwrap();
+    let mac_key_id = mac_key.key_metadata().unwrap().key_id().to_owned();
+    let keys: Arc<dyn KeyService> = Arc::new(KmsKeyService::new(
+        clients.kms.clone(),
+        &key_id,
+        &mac_key_id,
+    ));
     let dir = tempfile::tempdir().unwrap();
     let db = passerelle::sqlite::Db::in_dir(dir.path()).unwrap();
     let outbox = passerelle::notify::outbox::Outbox::new(db.clone(), Arc::clone(&clock));
@@ -327,8 +340,13 @@ pub struct Browser<'a> {
     pub site: &'a Site,
     pub cookies: BTreeMap<String, String>,
     pub csrf: Option<String>,
+    /// The address its requests come from, as the platform sees it (the socket's, as the
+    /// local stack serves with `ConnectInfo`).
     pub ip: &'static str,
     pub user_agent: &'static str,
+    /// Headers it adds to every request (what a client may claim: `X-Forwarded-For`,
+    /// CDN viewer headers …).
+    pub extra_headers: Vec<(&'static str, String)>,
 }
 
 impl<'a> Browser<'a> {
@@ -339,15 +357,20 @@ impl<'a> Browser<'a> {
             csrf: None,
             ip: "198.51.100.7",
             user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+            extra_headers: Vec::new(),
         }
     }
 
     pub async fn send(&mut self, method: Method, path: &str, body: Option<Vec<u8>>) -> Answer {
+        let peer = std::net::SocketAddr::new(self.ip.parse().expect("an IP address"), 50_000);
         let mut req = Request::builder()
             .method(method)
             .uri(path)
-            .header("x-forwarded-for", self.ip)
+            .extension(axum::extract::ConnectInfo(peer))
             .header(header::USER_AGENT, self.user_agent);
+        for (name, value) in &self.extra_headers {
+            req = req.header(*name, value);
+        }
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self
                 .cookies

@@ -158,6 +158,8 @@ impl Stack {
             log_filter: "warn".into(),
             log_format: LogFormat::Text,
             session_idle_secs: 900,
+            trusted_proxies: Default::default(),
+            cdn: Default::default(),
             sms_per_hour: passerelle::ratelimit::DEFAULT_SMS_PER_HOUR,
         };
         let services = Arc::new(
@@ -172,7 +174,13 @@ impl Stack {
             .await
             .unwrap();
         let workers = passerelle_local::start_workers(&config, &services);
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
         Self {
             base,
             services,

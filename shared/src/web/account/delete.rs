@@ -107,6 +107,7 @@ async fn delete(
 }
 
 fn deleted(page: Page) -> Result<Response, WebError> {
+    page.rotate_csrf();
     let body = page.t("account-deleted-body");
     let mut response = MessagePage::render(
         page,

@@ -84,6 +84,8 @@ async fn generate(
             cookies =
                 complete_sign_in(&state, &headers, &pending, FactorKind::BackupCodes.as_str())
                     .await?;
+            // The sign-in completes on a page: its forms carry the new CSRF token.
+            page.rotate_csrf();
         }
         Stage::Another => {
             if let Some(f) = services

@@ -55,6 +55,8 @@ pub async fn factor_passed(
             .sessions
             .record_factor(&current.token, kind.as_str())
             .await?;
+        // A fresh factor opens sensitive actions: a new CSRF token too.
+        page.rotate_csrf();
         return Ok(Redirect::to(&page.href(to)).into_response());
     }
     let mut cookies = complete_sign_in(state, headers, current, kind.as_str()).await?;

@@ -152,7 +152,8 @@ async fn choose(
         .map(|f| (f.id.clone(), factor_label(lang, f)))
         .collect();
     render(&Choose {
-        return_to: local_path(&q.return_to).to_owned(),
+        // Empty stays empty: an agency's waiting request is the default destination.
+        return_to: carried(&q.return_to),
         webauthn,
         totp,
         phones,

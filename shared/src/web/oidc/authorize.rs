@@ -17,7 +17,6 @@ use crate::web::error::WebError;
 use crate::web::forms::MessagePage;
 use crate::web::i18n::Lang;
 use crate::web::locale::Locale;
-use crate::web::session::clear_session_cookie;
 use crate::web::{Page, WebState};
 
 pub fn routes() -> Router<WebState> {
@@ -128,15 +127,10 @@ async fn authorize(
     )
     .ok_or_else(|| WebError::Internal("authorize cookie".into()))?;
     response.headers_mut().append(header::SET_COOKIE, cookie);
-    if request.prompt == Prompt::Login
-        && let Some((token, _)) = &session
-    {
-        // prompt=login: password and factor again, so the current session ends here.
-        state.account_services().await?.sessions.end(token).await?;
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, clear_session_cookie());
-    }
+    // prompt=login: password and factor again, because the resume page accepts only a
+    // sign-in newer than the request. The current session is not ended here: any site
+    // can send a browser to /authorize with a real agency's client_id, and a link must
+    // not sign anyone out. The new sign-in replaces it (POST /sign-in ends the old one).
     Ok(response)
 }
 

@@ -1,7 +1,9 @@
 //! `GET /verify/checks`: identity resolution and the state-ID check in progress. When they
-//! pass, the SSN and the person (name + ZIP + birth year) are claimed for this account by
-//! fingerprint (IDV-6) — a duplicate is said plainly — and the person goes on to the
-//! address; a failure goes back to the review with what to do.
+//! pass, the SSN and the person (name + ZIP + birth year) are looked up by fingerprint
+//! (IDV-6): one already verified on another account is said plainly; otherwise the person
+//! goes on to the address. Nothing is claimed here: the claims are taken when the
+//! verification completes (`password.rs`), so a flow abandoned after this step holds no
+//! SSN. A failure goes back to the review with what to do.
 
 use axum::Router;
 use axum::extract::State;
@@ -46,7 +48,7 @@ async fn checks(
                 "verify-wait-checks-body",
             );
         }
-        JobStatus::Passed => match idv.duplicates.claim(&user, draft).await {
+        JobStatus::Passed => match idv.duplicates.check(&user, draft).await {
             Ok(()) => {
                 flow.resolution_passed = true;
                 flow.failure = None;

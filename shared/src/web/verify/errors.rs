@@ -7,6 +7,7 @@ use crate::idv::duplicates::DuplicateError;
 use crate::idv::error::IdvError;
 use crate::idv::jobs::JobError;
 use crate::idv::letter::LetterError;
+use crate::keys::KeyError;
 use crate::web::error::WebError;
 
 impl From<IdvError> for WebError {
@@ -53,6 +54,10 @@ impl From<DuplicateError> for WebError {
     fn from(e: DuplicateError) -> Self {
         match e {
             DuplicateError::Store(e) => e.into(),
+            // The key service makes the fingerprints: throttled or down is a retry later.
+            DuplicateError::Keys(e @ (KeyError::Throttled | KeyError::Unavailable(_))) => {
+                WebError::Unavailable(format!("duplicates: {e}"))
+            }
             other => WebError::Internal(format!("duplicates: {other}")),
         }
     }

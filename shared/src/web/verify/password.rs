@@ -1,6 +1,10 @@
 //! `GET/POST /verify/password`: the password again, which seals the checked identity
-//! (IDV-7) with a new personal key (IDV-8). By phone the identity is active at once; by
-//! letter it waits for the letter's code (IDV-4), and the letter is queued here. The
+//! (IDV-7) with a new personal key (IDV-8) and, the verification now complete, claims its
+//! SSN and person for the account (IDV-6, IDV-10: never earlier, so an abandoned flow holds
+//! no claim). Another account that completed first with the same SSN or person wins: the
+//! identity just sealed is removed and the review says why. By phone the identity is
+//! active at once; by letter it waits for the letter's code (IDV-4), and the letter is
+//! queued here. The
 //! verified PII stays in the session (IDV-9); the key is shown next, until acknowledged.
 
 use askama::Template;
@@ -14,6 +18,7 @@ use zeroize::Zeroizing;
 use super::context::{Ctx, Verifier, no_store};
 use super::flow::{AddressMethod, Flow, Step, seal_personal_key};
 use super::services::IdvServices;
+use crate::idv::duplicates::DuplicateError;
 use crate::idv::error::IdvError;
 use crate::idv::letter::LetterError;
 use crate::idv::pii::Pii;
@@ -137,6 +142,27 @@ async fn submit(
         }
         Err(e) => return Err(e.into()),
     };
+    // Complete: the claims now, so that only a completed verification holds an SSN.
+    let code = match idv.duplicates.claim(&user, &pii).await {
+        Ok(()) => None,
+        Err(DuplicateError::Ssn) => Some("duplicate_ssn"),
+        Err(DuplicateError::Person) => Some("duplicate_person"),
+        Err(e) => {
+            // Nothing claimed: the identity does not stay without its claims.
+            idv.profiles.remove(&user).await?;
+            return Err(e.into());
+        }
+    };
+    if let Some(code) = code {
+        // Another account completed first with this SSN or person (it passed the checks
+        // meanwhile): this identity does not stand.
+        idv.profiles.remove(&user).await?;
+        let mut flow = ctx.flow.clone();
+        flow.reset_checks();
+        flow.fail(Step::Review, code);
+        ctx.commit(idv, &mut flow, None).await?;
+        return Ok(Redirect::to(&page.href(Step::Review.path())).into_response());
+    }
     // The key first: whatever fails after this, the person still gets to see it.
     let sealed_key = seal_personal_key(idv.flows.random(), &ctx.signed_in.token, &user, &key);
     idv.flows

@@ -66,7 +66,7 @@ impl IdvCell {
                         Arc::clone(&limiter),
                         fingerprints.subkey("idv-letter"),
                     ),
-                    duplicates: Duplicates::new(Arc::clone(&s.store), fingerprints.clone()),
+                    duplicates: Duplicates::new(Arc::clone(&s.store), Arc::clone(&s.keys)),
                     session_pii: SessionPii::new(Arc::clone(&s.store), Arc::clone(&s.random)),
                     jobs: s.proofing(),
                     limiter,

@@ -88,7 +88,9 @@ async fn submit(
         errors.add("ssn", page.t(id));
         return show(&state, &ctx, page, errors);
     };
-    idv.limiter.hit(&IDV_SSN, &ssn).await?;
+    // The subject is the key service's MAC of the SSN, not the SSN (duplicates.rs).
+    let subject = idv.duplicates.ssn_limit_subject(&ssn).await?;
+    idv.limiter.hit(&IDV_SSN, &subject).await?;
     draft.ssn = ssn.to_string();
     let mut flow = ctx.flow.clone();
     flow.reset_checks();
