@@ -131,6 +131,15 @@ pub async fn sign_up(
     )
     .await?;
     expect(&added, "sign-up: add app", 303)?;
+    // As a browser would: the page the set-up leads to (its forms carry the token the
+    // completed sign-in rotated).
+    let done = timed(
+        rec,
+        "sign-up: done",
+        b.get("sign-up: done", &added.location),
+    )
+    .await?;
+    expect(&done, "sign-up: done", 200)?;
     sign_out(b, rec).await?;
     Ok(Account {
         email: email.to_owned(),
@@ -236,7 +245,13 @@ pub async fn sign_in(
             let account = timed(rec, "account page", b.get("account page", "/account")).await?;
             expect(&account, "account page", 200)?;
         }
-        Entry::Agency => finish_at_agency(b, &next, rec).await?,
+        Entry::Agency => {
+            finish_at_agency(b, &next, rec).await?;
+            // Back on our site to sign out: the account page, whose form carries the
+            // token this sign-in rotated.
+            let account = timed(rec, "account page", b.get("account page", "/account")).await?;
+            expect(&account, "account page", 200)?;
+        }
     }
     sign_out(b, rec).await
 }
