@@ -4,6 +4,8 @@
 //! without faults. After each: no 5xx without a request id, the retry succeeds, and the
 //! whole store holds together.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// The counts (flows × call indices × kinds) are this test's report.
+#![allow(clippy::print_stdout)]
 
 mod support;
 
@@ -287,10 +289,10 @@ where
             let fired = faults.fired();
             faults.disarm();
             let label = format!("{name} #{index} {call:?} {}", kind.as_str());
-            if let Err(e) = &outcome {
-                if e.contains("request id") {
-                    tally.failures.push(format!("{label}: {e}"));
-                }
+            if let Err(e) = &outcome
+                && e.contains("request id")
+            {
+                tally.failures.push(format!("{label}: {e}"));
             }
             if fired.is_none() && outcome.is_err() {
                 tally
