@@ -35,6 +35,7 @@ home-agencies-body = Agencies connect through OpenID Connect. They choose the le
 
 error-home-link = Go to the home page
 error-code = Error { $status }
+error-request-id = Reference for support: { $id }
 error-not-found-title = Page not found
 error-not-found-body = We can’t find the page you asked for. Check the address, or start again from the home page.
 error-bad-request-title = Something is wrong with this request

@@ -35,6 +35,7 @@ home-agencies-body = Las agencias se conectan mediante OpenID Connect. Eligen el
 
 error-home-link = Ir a la página de inicio
 error-code = Error { $status }
+error-request-id = Referencia para el soporte: { $id }
 error-not-found-title = Página no encontrada
 error-not-found-body = No encontramos la página que solicitó. Revise la dirección o vuelva a empezar desde la página de inicio.
 error-bad-request-title = Hay un problema con esta solicitud

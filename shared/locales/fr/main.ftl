@@ -36,6 +36,7 @@ home-agencies-body = Les organismes se raccordent par OpenID Connect. Ils choisi
 
 error-home-link = Retourner à la page d’accueil
 error-code = Erreur { $status }
+error-request-id = Référence à donner à l’assistance : { $id }
 error-not-found-title = Page introuvable
 error-not-found-body = Nous ne trouvons pas la page demandée. Vérifiez l’adresse ou repartez de la page d’accueil.
 error-bad-request-title = Cette demande comporte une erreur

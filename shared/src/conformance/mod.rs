@@ -2,6 +2,7 @@
 //! every adapter set (embedded, and AWS on moto) so that both behave the same.
 
 pub mod envelope;
+pub mod faults;
 pub mod keys;
 pub mod notify;
 pub mod queue;

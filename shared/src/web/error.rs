@@ -332,6 +332,8 @@ struct ErrorTemplate<'a> {
     title: String,
     body: String,
     status: u16,
+    /// On a 5xx page, the id the logs know this request by, for the person to quote.
+    request_id: Option<String>,
 }
 
 /// Whether the caller wants JSON: an `/api/` path, or an `Accept` asking for JSON and
@@ -353,6 +355,10 @@ fn wants_json(req: &Request) -> bool {
 pub async fn render_errors(req: Request, next: Next) -> Response {
     let json = wants_json(&req);
     let page = Page::from_head(req.uri(), req.extensions());
+    let request_id = req
+        .extensions()
+        .get::<super::RequestId>()
+        .map(|id| id.0.clone());
     let response = next.run(req).await;
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
@@ -379,7 +385,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         }))
         .into_response()
     } else {
-        page.and_then(|page| error_page(&page, &public))
+        page.and_then(|page| error_page(&page, &public, request_id))
             .unwrap_or_else(|| public.description.to_string().into_response())
     };
     let (body_parts, body) = body.into_parts();
@@ -387,7 +393,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     Response::from_parts(parts, body)
 }
 
-fn error_page(page: &Page, public: &PublicError) -> Option<Response> {
+fn error_page(page: &Page, public: &PublicError, request_id: Option<String>) -> Option<Response> {
     let body = match public.retry_after_secs {
         Some(secs) => page.t_args(public.body_id, &[("minutes", secs.div_ceil(60).into())]),
         None => page.t(public.body_id),
@@ -397,6 +403,7 @@ fn error_page(page: &Page, public: &PublicError) -> Option<Response> {
         title: page.t(public.title_id),
         body,
         status: public.status.as_u16(),
+        request_id: request_id.filter(|_| public.status.is_server_error()),
     };
     match template.render() {
         Ok(html) => Some(Html(html).into_response()),

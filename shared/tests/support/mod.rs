@@ -111,6 +111,50 @@ pub fn site_counted_at(ms: i64) -> (Site, counting::Meter) {
     (site, meter)
 }
 
+/// A site on a clock the test moves whose store, key service and queues fail where the
+/// returned controller says (see `passerelle::conformance::faults`). The envelope is
+/// rebuilt over the failing key service (it caches data keys: a fresh one per site).
+#[cfg(feature = "conformance")]
+pub fn site_with_faults_at(ms: i64) -> (Site, passerelle::conformance::faults::Faults) {
+    use passerelle::conformance::faults::{Faults, FaultyKeys, FaultyQueue, FaultyStore};
+    use passerelle::envelope::{CacheLimits, Envelope};
+    let faults = Faults::default();
+    let clock = Arc::new(ManualClock::at_ms(ms));
+    let f = faults.clone();
+    let site = build_over(
+        clock.clone() as Arc<dyn Clock>,
+        Some(clock),
+        SessionPolicy::default(),
+        move |mut s| {
+            let keys: Arc<dyn passerelle::keys::KeyService> = Arc::new(FaultyKeys {
+                inner: Arc::clone(&s.keys),
+                faults: f.clone(),
+            });
+            s.envelope = Arc::new(Envelope::new(
+                Arc::clone(&keys),
+                Arc::clone(&s.clock),
+                Arc::clone(&s.random),
+                CacheLimits::default(),
+            ));
+            s.keys = keys;
+            s.store = Arc::new(FaultyStore {
+                inner: Arc::clone(&s.store),
+                faults: f.clone(),
+            });
+            s.notify_queue = Arc::new(FaultyQueue {
+                inner: Arc::clone(&s.notify_queue),
+                faults: f.clone(),
+            });
+            s.proofing_queue = Arc::new(FaultyQueue {
+                inner: Arc::clone(&s.proofing_queue),
+                faults: f,
+            });
+            s
+        },
+    );
+    (site, faults)
+}
+
 fn build_over(
     clock: Arc<dyn Clock>,
     manual: Option<Arc<ManualClock>>,
@@ -264,6 +308,11 @@ impl Site {
         }
     }
 
+    /// The directory of the embedded backend's files (the SQLite database among them).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Moves the test clock on.
     pub fn advance(&self, secs: i64) {
         self.clock
@@ -347,6 +396,8 @@ pub struct Browser<'a> {
     /// Headers it adds to every request (what a client may claim: `X-Forwarded-For`,
     /// CDN viewer headers …).
     pub extra_headers: Vec<(&'static str, String)>,
+    /// Every 5xx answer it got: (status, `x-request-id` header, body).
+    pub server_errors: Vec<(StatusCode, Option<String>, String)>,
 }
 
 impl<'a> Browser<'a> {
@@ -358,6 +409,7 @@ impl<'a> Browser<'a> {
             ip: "198.51.100.7",
             user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
             extra_headers: Vec::new(),
+            server_errors: Vec::new(),
         }
     }
 
@@ -405,6 +457,13 @@ impl<'a> Browser<'a> {
         if let Some(i) = body.find(marker) {
             let rest = &body[i + marker.len()..];
             self.csrf = Some(rest[..rest.find('"').unwrap()].to_owned());
+        }
+        if status.is_server_error() {
+            let id = headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            self.server_errors.push((status, id, body.clone()));
         }
         Answer {
             status,

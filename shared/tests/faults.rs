@@ -1,0 +1,334 @@
+//! The fault matrix: each flow runs once fault-free to count the calls it makes to the
+//! store, key service and queues, then once per call index and per error kind that call
+//! can answer, on a fresh site, with that one call failing; then the person retries
+//! without faults. After each: no 5xx without a request id, the retry succeeds, and the
+//! whole store holds together.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// The counts (flows × call indices × kinds) are this test's report.
+#![allow(clippy::print_stdout)]
+
+mod support;
+
+use http::StatusCode;
+use passerelle::clock::Clock;
+use passerelle::conformance::faults::FaultKind;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+use support::{Browser, GOOD, Site, base32_decode, between, site_with_faults_at};
+
+const START_MS: i64 = 1_800_000_000_000;
+const EMAIL: &str = "ada@example.org";
+
+type Step = Result<(), String>;
+
+fn expect(a: &support::Answer, status: StatusCode, what: &str) -> Step {
+    if a.status == status {
+        Ok(())
+    } else {
+        Err(format!("{what}: {} {}", a.status, a.location()))
+    }
+}
+
+/// Delivers the queued mail as the notify worker would, without panicking on a fault:
+/// a job that fails stays queued for the next receive.
+async fn deliver(site: &Site) -> Step {
+    let deliverer = site.services.deliverer();
+    for _ in 0..10 {
+        let batch = site
+            .services
+            .notify_queue
+            .receive(10, Duration::from_secs(30), Duration::ZERO)
+            .await
+            .map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for m in batch {
+            deliverer
+                .deliver(&m.body)
+                .await
+                .map_err(|e| e.to_string())?;
+            site.services
+                .notify_queue
+                .delete(&m.receipt)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+async fn confirm_link(site: &Site) -> Result<String, String> {
+    deliver(site).await?;
+    let outbox = &site.services.local.as_ref().unwrap().outbox;
+    let mail = outbox
+        .list(Some(EMAIL), 100)
+        .await
+        .map_err(|e| e.to_string())?;
+    for e in mail {
+        if let Some(i) = e.text.find("/sign-up/confirm?t=") {
+            let link: String = e.text[i..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '>' && *c != ')')
+                .collect();
+            return Ok(link);
+        }
+    }
+    Err("no confirmation mail".into())
+}
+
+/// Adds an authentication app from the set-up page; keeps its secret in `secret`.
+async fn add_app(b: &mut Browser<'_>, secret: &mut Option<Vec<u8>>) -> Step {
+    let setup = b.get("/mfa/totp").await;
+    expect(&setup, StatusCode::OK, "app set-up page")?;
+    let text = between(&setup.body, "id=\"totp-secret\">", "<").ok_or("no key shown")?;
+    let key = base32_decode(text);
+    *secret = Some(key.clone());
+    let enrollment = between(&setup.body, "name=\"enrollment\" value=\"", "\"")
+        .ok_or("no enrollment")?
+        .to_owned();
+    let code = b.site.totp(&key);
+    let added = b
+        .post(
+            "/mfa/totp",
+            &[
+                ("enrollment", &enrollment),
+                ("name", "Phone"),
+                ("code", &code),
+            ],
+        )
+        .await;
+    expect(&added, StatusCode::SEE_OTHER, "adding the app")?;
+    b.site.advance(30);
+    Ok(())
+}
+
+/// Sign-up: email, confirmation link, password, authentication app.
+async fn sign_up(site: &Site, secret: &mut Option<Vec<u8>>) -> Step {
+    let mut b = Browser::new(site);
+    let r = async {
+        expect(&b.get("/sign-up").await, StatusCode::OK, "sign-up page")?;
+        let a = b
+            .post("/sign-up", &[("email", EMAIL), ("accept_rules", "yes")])
+            .await;
+        expect(&a, StatusCode::OK, "sign-up form")?;
+        let link = confirm_link(site).await?;
+        expect(&b.get(&link).await, StatusCode::OK, "confirmation link")?;
+        let token = link.split("t=").nth(1).unwrap().to_owned();
+        let a = b
+            .post("/sign-up/confirm", &[("t", &token), ("password", GOOD)])
+            .await;
+        expect(&a, StatusCode::SEE_OTHER, "password")?;
+        add_app(&mut b, secret).await
+    }
+    .await;
+    check_errors(&b)?;
+    r
+}
+
+/// Sign-in with password and app code; set-up of the app if the account has none yet.
+async fn sign_in(site: &Site, secret: &mut Option<Vec<u8>>) -> Step {
+    let mut b = Browser::new(site);
+    let r = async {
+        expect(&b.get("/sign-in").await, StatusCode::OK, "sign-in page")?;
+        let step = b
+            .post("/sign-in", &[("email", EMAIL), ("password", GOOD)])
+            .await;
+        expect(&step, StatusCode::SEE_OTHER, "password")?;
+        if step.location() != "/sign-in/factor" {
+            // Set-up unfinished: the person is sent to add a method.
+            let _ = b.follow(step).await;
+            return add_app(&mut b, secret).await;
+        }
+        let key = secret.clone().ok_or("an app without its secret")?;
+        expect(
+            &b.open("/sign-in/factor").await,
+            StatusCode::OK,
+            "factor page",
+        )?;
+        let code = site.totp(&key);
+        let done = b
+            .post("/sign-in/totp", &[("code", &code), ("return_to", "")])
+            .await;
+        site.advance(30);
+        if done.location() != "/account" {
+            return Err(format!("app code: {} {}", done.status, done.location()));
+        }
+        Ok(())
+    }
+    .await;
+    check_errors(&b)?;
+    r
+}
+
+/// What a person does after a failure: sign in if the account exists, else sign up again.
+async fn retry(site: &Site, secret: &mut Option<Vec<u8>>) -> Step {
+    site.advance(60);
+    match sign_in(site, secret).await {
+        Ok(()) => Ok(()),
+        Err(first) => sign_up(site, secret)
+            .await
+            .map_err(|e| format!("sign-in: {first}; sign-up: {e}")),
+    }
+}
+
+/// A 5xx page must carry the request id, in the page as well as the header.
+fn check_errors(b: &Browser<'_>) -> Step {
+    for (status, id, body) in &b.server_errors {
+        let Some(id) = id else {
+            return Err(format!("{status} without x-request-id"));
+        };
+        if !body.contains(id.as_str()) {
+            return Err(format!("{status} page does not show its request id"));
+        }
+    }
+    Ok(())
+}
+
+fn attr<'j>(attrs: &'j serde_json::Value, name: &str) -> Option<&'j str> {
+    attrs.get(name)?.get("S")?.as_str()
+}
+
+/// Walks every live item of the embedded store and checks what must hold together;
+/// returns how many accounts it found.
+fn invariants(site: &Site) -> Result<usize, String> {
+    // A connection of our own to the same file, as an operator's `sqlite3` would.
+    let conn = rusqlite::Connection::open(site.data_dir().join("passerelle.db"))
+        .map_err(|e| e.to_string())?;
+    let now = site.clock.as_ref().unwrap().now_ms() / 1000;
+    let mut stmt = conn
+        .prepare("SELECT pk, sk, attrs FROM items WHERE expires_at IS NULL OR expires_at > ?1")
+        .unwrap();
+    let rows: Vec<(String, String, serde_json::Value)> = stmt
+        .query_map([now], |r| {
+            let a: String = r.get(2)?;
+            Ok((r.get(0)?, r.get(1)?, serde_json::from_str(&a).unwrap()))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut accounts = BTreeMap::new();
+    let mut with_factor = BTreeSet::new();
+    for (pk, sk, attrs) in &rows {
+        if let Some(user) = pk.strip_prefix("USER#") {
+            if sk == "ACCOUNT" {
+                accounts.insert(user.to_owned(), attrs.clone());
+            } else if sk.starts_with("FACTOR#") {
+                with_factor.insert(user.to_owned());
+            }
+        }
+    }
+    for (user, attrs) in &accounts {
+        if attr(attrs, "password").is_none() && attrs.get("password").is_none() {
+            return Err(format!("account {user} without a password hash"));
+        }
+        if attr(attrs, "status") == Some("active") && !with_factor.contains(user) {
+            return Err(format!("active account {user} without a factor"));
+        }
+    }
+    for (pk, sk, attrs) in &rows {
+        let owner = attr(attrs, "user");
+        let claim = sk == "CLAIM";
+        let owned = pk.starts_with("USER#")
+            && (sk.starts_with("CONSENT#") || sk.starts_with("EMAIL#") || sk.starts_with("PHONE#"));
+        if claim || pk.starts_with("OIDC_TOKEN#") {
+            if let Some(owner) = owner {
+                if !accounts.contains_key(owner) {
+                    return Err(format!("{pk}/{sk} names a user with no account"));
+                }
+            } else if claim {
+                return Err(format!("claim {pk} without its owner"));
+            }
+        }
+        if owned {
+            let user = pk.trim_start_matches("USER#").split('#').next().unwrap();
+            if !accounts.contains_key(user) {
+                return Err(format!("{sk} left for a deleted account"));
+            }
+        }
+    }
+    Ok(accounts.len())
+}
+
+struct Tally {
+    runs: usize,
+    indices: usize,
+    failures: Vec<String>,
+}
+
+async fn matrix<F>(name: &str, tally: &mut Tally, setup: bool, flow: F)
+where
+    F: for<'s> Fn(&'s Site, &'s mut Option<Vec<u8>>) -> futures_like::Boxed<'s>,
+{
+    // The counting run.
+    let (site, faults) = site_with_faults_at(START_MS);
+    let mut secret = None;
+    if setup {
+        sign_up(&site, &mut secret).await.unwrap();
+    }
+    faults.disarm();
+    flow(&site, &mut secret).await.unwrap();
+    let calls = faults.calls();
+    // The checker sees what the flow wrote (it is not checking an empty store).
+    assert_eq!(invariants(&site), Ok(1));
+    tally.indices += calls.len();
+    let mut runs = 0;
+    for (index, call) in calls.iter().enumerate() {
+        for kind in FaultKind::ALL {
+            if !call.can_fail_with(kind) {
+                continue;
+            }
+            runs += 1;
+            let (site, faults) = site_with_faults_at(START_MS);
+            let mut secret = None;
+            if setup {
+                sign_up(&site, &mut secret).await.unwrap();
+            }
+            faults.arm(index, kind);
+            let outcome = flow(&site, &mut secret).await;
+            let fired = faults.fired();
+            faults.disarm();
+            let label = format!("{name} #{index} {call:?} {}", kind.as_str());
+            if let Err(e) = &outcome
+                && e.contains("request id")
+            {
+                tally.failures.push(format!("{label}: {e}"));
+            }
+            if fired.is_none() && outcome.is_err() {
+                tally
+                    .failures
+                    .push(format!("{label}: failed with no fault: {outcome:?}"));
+            }
+            if let Err(e) = retry(&site, &mut secret).await {
+                tally.failures.push(format!("{label}: retry failed: {e}"));
+            }
+            if let Err(e) = invariants(&site) {
+                tally.failures.push(format!("{label}: {e}"));
+            }
+        }
+    }
+    println!("{name}: {} calls, {runs} faulted runs", calls.len());
+    tally.runs += runs;
+}
+
+mod futures_like {
+    pub type Boxed<'s> = std::pin::Pin<Box<dyn std::future::Future<Output = super::Step> + 's>>;
+}
+
+#[tokio::test]
+async fn every_call_of_sign_up_and_sign_in_can_fail_and_the_person_recovers() {
+    let mut tally = Tally {
+        runs: 0,
+        indices: 0,
+        failures: Vec::new(),
+    };
+    matrix("sign-up", &mut tally, false, |s, k| Box::pin(sign_up(s, k))).await;
+    matrix("sign-in", &mut tally, true, |s, k| Box::pin(sign_in(s, k))).await;
+    println!(
+        "fault matrix: 2 flows, {} call indices, {} faulted runs (index × applicable kind of {})",
+        tally.indices,
+        tally.runs,
+        FaultKind::ALL.len()
+    );
+    assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+}
