@@ -11,7 +11,7 @@ use http::StatusCode;
 use passerelle::web::account_reset::run_due_resets;
 use support::{
     Browser, GOOD, OTHER_GOOD, between, sign_in_with_app, sign_up, sign_up_with_app,
-    site_with_clock,
+    site_with_clock, texted_code,
 };
 
 #[tokio::test]
@@ -738,16 +738,6 @@ async fn account_reset_waits_24_hours_then_mails_a_deletion_link() {
     let mut d = Browser::new(&site);
     let again = sign_up(&mut d, "", "ola@example.gov", GOOD).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
-}
-
-/// The six-digit code in the newest text message to `number`.
-async fn texted_code(site: &support::Site, number: &str) -> String {
-    let texts = site.mail_to(number).await;
-    let (_, body) = texts.first().expect("a text message");
-    body.split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .expect("a six-digit code")
-        .to_owned()
 }
 
 #[tokio::test]

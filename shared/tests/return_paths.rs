@@ -9,7 +9,9 @@
 mod support;
 
 use http::StatusCode;
-use support::{Answer, Browser, GOOD, Site, between, sign_up_with_app, site_with_clock};
+use support::{
+    Answer, Browser, GOOD, Site, between, sign_up_with_app, site_with_clock, texted_code,
+};
 
 /// What an attacker puts in `return_to`.
 const HOSTILE: &[&str] = &[
@@ -297,16 +299,6 @@ async fn no_return_path_leaves_the_site_after_a_backup_code() {
         }
     }
     escapes.assert_none();
-}
-
-/// The six-digit code in the newest text message to `number`.
-async fn texted_code(site: &Site, number: &str) -> String {
-    let texts = site.mail_to(number).await;
-    let (_, body) = texts.first().expect("a text message");
-    body.split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .expect("a six-digit code")
-        .to_owned()
 }
 
 #[tokio::test]

@@ -631,3 +631,13 @@ pub async fn sign_in_with_app<'a>(
     site.advance(30);
     b
 }
+
+/// The six-digit code in the newest text message to `number`.
+pub async fn texted_code(site: &Site, number: &str) -> String {
+    let texts = site.mail_to(number).await;
+    let (_, body) = texts.first().expect("a text message");
+    body.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a six-digit code")
+        .to_owned()
+}
