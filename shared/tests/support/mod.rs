@@ -15,9 +15,12 @@ use http_body_util::BodyExt;
 use passerelle::account::password_hash::HashParams;
 use passerelle::clock::{Clock, ManualClock, SystemClock};
 use passerelle::config::EmbeddedConfig;
+use passerelle::keys::KeyService;
+use passerelle::queue::Queue;
 use passerelle::random::OsRandom;
 use passerelle::services::Services;
 use passerelle::session::SessionPolicy;
+use passerelle::store::Store;
 use passerelle::web::{WebState, router};
 use tower::ServiceExt;
 
@@ -73,63 +76,60 @@ fn build(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>, policy: Sessio
 /// they are asked (see [`counting`]).
 pub fn site_counted_at(ms: i64) -> (Site, counting::Meter) {
     use counting::{CountingKeys, CountingQueue, CountingStore, Meter};
-    use passerelle::envelope::{CacheLimits, Envelope};
     let meter = Meter::default();
-    let clock = Arc::new(ManualClock::at_ms(ms));
-    let m = meter.clone();
-    let site = build_over(
-        clock.clone() as Arc<dyn Clock>,
-        Some(clock),
-        SessionPolicy::default(),
-        move |mut s| {
-            let keys: Arc<dyn passerelle::keys::KeyService> = Arc::new(CountingKeys {
-                inner: Arc::clone(&s.keys),
-                meter: m.clone(),
-            });
-            s.envelope = Arc::new(Envelope::new(
-                Arc::clone(&keys),
-                Arc::clone(&s.clock),
-                Arc::clone(&s.random),
-                CacheLimits::default(),
-            ));
-            s.keys = keys;
-            s.store = Arc::new(CountingStore {
-                inner: Arc::clone(&s.store),
-                meter: m.clone(),
-            });
-            s.notify_queue = Arc::new(CountingQueue {
-                inner: Arc::clone(&s.notify_queue),
-                meter: m.clone(),
-            });
-            s.proofing_queue = Arc::new(CountingQueue {
-                inner: Arc::clone(&s.proofing_queue),
-                meter: m,
-            });
-            s
+    let (k, st, q) = (meter.clone(), meter.clone(), meter.clone());
+    let site = site_wrapped_at(
+        ms,
+        move |inner| Arc::new(CountingKeys { inner, meter: k }) as Arc<dyn KeyService>,
+        move |inner| Arc::new(CountingStore { inner, meter: st }) as Arc<dyn Store>,
+        move |inner| {
+            Arc::new(CountingQueue {
+                inner,
+                meter: q.clone(),
+            }) as Arc<dyn Queue>
         },
     );
     (site, meter)
 }
 
 /// A site on a clock the test moves whose store, key service and queues fail where the
-/// returned controller says (see `passerelle::conformance::faults`). The envelope is
-/// rebuilt over the failing key service (it caches data keys: a fresh one per site).
+/// returned controller says (see `passerelle::conformance::faults`).
 #[cfg(feature = "conformance")]
 pub fn site_with_faults_at(ms: i64) -> (Site, passerelle::conformance::faults::Faults) {
     use passerelle::conformance::faults::{Faults, FaultyKeys, FaultyQueue, FaultyStore};
-    use passerelle::envelope::{CacheLimits, Envelope};
     let faults = Faults::default();
+    let (k, st, q) = (faults.clone(), faults.clone(), faults.clone());
+    let site = site_wrapped_at(
+        ms,
+        move |inner| Arc::new(FaultyKeys { inner, faults: k }) as Arc<dyn KeyService>,
+        move |inner| Arc::new(FaultyStore { inner, faults: st }) as Arc<dyn Store>,
+        move |inner| {
+            Arc::new(FaultyQueue {
+                inner,
+                faults: q.clone(),
+            }) as Arc<dyn Queue>
+        },
+    );
+    (site, faults)
+}
+
+/// A site on a clock the test moves whose key service, store and both queues are wrapped.
+/// The envelope is rebuilt over the wrapped key service, with a data-key cache of its own,
+/// so every call the wrapper should see reaches it.
+fn site_wrapped_at(
+    ms: i64,
+    keys: impl FnOnce(Arc<dyn KeyService>) -> Arc<dyn KeyService> + 'static,
+    store: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store> + 'static,
+    queue: impl Fn(Arc<dyn Queue>) -> Arc<dyn Queue> + 'static,
+) -> Site {
+    use passerelle::envelope::{CacheLimits, Envelope};
     let clock = Arc::new(ManualClock::at_ms(ms));
-    let f = faults.clone();
-    let site = build_over(
+    build_over(
         clock.clone() as Arc<dyn Clock>,
         Some(clock),
         SessionPolicy::default(),
         move |mut s| {
-            let keys: Arc<dyn passerelle::keys::KeyService> = Arc::new(FaultyKeys {
-                inner: Arc::clone(&s.keys),
-                faults: f.clone(),
-            });
+            let keys = keys(Arc::clone(&s.keys));
             s.envelope = Arc::new(Envelope::new(
                 Arc::clone(&keys),
                 Arc::clone(&s.clock),
@@ -137,22 +137,12 @@ pub fn site_with_faults_at(ms: i64) -> (Site, passerelle::conformance::faults::F
                 CacheLimits::default(),
             ));
             s.keys = keys;
-            s.store = Arc::new(FaultyStore {
-                inner: Arc::clone(&s.store),
-                faults: f.clone(),
-            });
-            s.notify_queue = Arc::new(FaultyQueue {
-                inner: Arc::clone(&s.notify_queue),
-                faults: f.clone(),
-            });
-            s.proofing_queue = Arc::new(FaultyQueue {
-                inner: Arc::clone(&s.proofing_queue),
-                faults: f,
-            });
+            s.store = store(Arc::clone(&s.store));
+            s.notify_queue = queue(Arc::clone(&s.notify_queue));
+            s.proofing_queue = queue(Arc::clone(&s.proofing_queue));
             s
         },
-    );
-    (site, faults)
+    )
 }
 
 fn build_over(
