@@ -312,20 +312,17 @@ pub(crate) mod tests {
 
     const SECRET: &[u8] = b"glacier umbrella tractor whisper";
 
+    /// The sample identity sealed for `u-1` under [`SECRET`], as its `by` copy.
+    async fn sealed_sample(env: &Envelope, by: SealedBy) -> SealedPii {
+        seal(env, &OsRandom, &FAST, "u-1", by, SECRET, &sample_pii())
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn given_a_sealed_copy_when_opened_with_its_secret_then_the_pii_comes_back() {
         let (_dir, env) = envelope();
-        let sealed = seal(
-            &env,
-            &OsRandom,
-            &FAST,
-            "u-1",
-            SealedBy::Password,
-            SECRET,
-            &sample_pii(),
-        )
-        .await
-        .unwrap();
+        let sealed = sealed_sample(&env, SealedBy::Password).await;
         let opened = open(&env, "u-1", SealedBy::Password, SECRET, &sealed)
             .await
             .unwrap();
@@ -341,17 +338,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn given_a_sealed_copy_when_opened_with_another_secret_then_nothing() {
         let (_dir, env) = envelope();
-        let sealed = seal(
-            &env,
-            &OsRandom,
-            &FAST,
-            "u-1",
-            SealedBy::Password,
-            SECRET,
-            &sample_pii(),
-        )
-        .await
-        .unwrap();
+        let sealed = sealed_sample(&env, SealedBy::Password).await;
         for wrong in [&b"glacier umbrella tractor whispeR"[..], b"", b"glacier"] {
             let opened = open(&env, "u-1", SealedBy::Password, wrong, &sealed)
                 .await
@@ -363,17 +350,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn given_a_copy_when_opened_as_another_account_or_copy_then_the_envelope_refuses() {
         let (_dir, env) = envelope();
-        let sealed = seal(
-            &env,
-            &OsRandom,
-            &FAST,
-            "u-1",
-            SealedBy::Password,
-            SECRET,
-            &sample_pii(),
-        )
-        .await
-        .unwrap();
+        let sealed = sealed_sample(&env, SealedBy::Password).await;
         let other_user = open(&env, "u-2", SealedBy::Password, SECRET, &sealed).await;
         assert!(
             matches!(other_user, Err(IdvError::Sealing(EnvelopeError::Rejected))),
@@ -391,17 +368,7 @@ pub(crate) mod tests {
         // The envelope is what stops an outsider; this checks that the header is also
         // bound by GCM, so a bug that rewrote it could not go unnoticed.
         let (_dir, env) = envelope();
-        let sealed = seal(
-            &env,
-            &OsRandom,
-            &FAST,
-            "u-1",
-            SealedBy::Password,
-            SECRET,
-            &sample_pii(),
-        )
-        .await
-        .unwrap();
+        let sealed = sealed_sample(&env, SealedBy::Password).await;
         let ctx = context("u-1", SealedBy::Password);
         let rec = record("u-1", SealedBy::Password);
         let mut inner = env.open(&ctx, &rec, sealed.as_bytes()).await.unwrap();
@@ -426,17 +393,7 @@ pub(crate) mod tests {
         // Given a password copy, and a key service with the same root keys (the envelope
         // opens) but another MAC key: someone holding every data key, not the pepper
         let (dir, env) = envelope();
-        let sealed = seal(
-            &env,
-            &OsRandom,
-            &FAST,
-            "u-1",
-            SealedBy::Password,
-            SECRET,
-            &sample_pii(),
-        )
-        .await
-        .unwrap();
+        let sealed = sealed_sample(&env, SealedBy::Password).await;
         let other = tempfile::tempdir().unwrap();
         std::fs::copy(
             dir.path().join(crate::keys::local::ROOT_KEYS_FILE),
@@ -467,17 +424,7 @@ pub(crate) mod tests {
             Some(sample_pii())
         );
         // The personal-key copy (80 random bits) is not peppered: version 1
-        let by_key = seal(
-            &env,
-            &OsRandom,
-            &FAST,
-            "u-1",
-            SealedBy::PersonalKey,
-            SECRET,
-            &sample_pii(),
-        )
-        .await
-        .unwrap();
+        let by_key = sealed_sample(&env, SealedBy::PersonalKey).await;
         let ctx = context("u-1", SealedBy::PersonalKey);
         let rec = record("u-1", SealedBy::PersonalKey);
         assert_eq!(
@@ -518,28 +465,8 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn given_two_seals_of_the_same_pii_when_compared_then_salts_and_bytes_differ() {
         let (_dir, env) = envelope();
-        let a = seal(
-            &env,
-            &OsRandom,
-            &FAST,
-            "u-1",
-            SealedBy::Password,
-            SECRET,
-            &sample_pii(),
-        )
-        .await
-        .unwrap();
-        let b = seal(
-            &env,
-            &OsRandom,
-            &FAST,
-            "u-1",
-            SealedBy::Password,
-            SECRET,
-            &sample_pii(),
-        )
-        .await
-        .unwrap();
+        let a = sealed_sample(&env, SealedBy::Password).await;
+        let b = sealed_sample(&env, SealedBy::Password).await;
         assert_ne!(a, b);
         assert!(!a.as_bytes().windows(10).any(|w| w == b"Zyxwvutsra"));
         assert_eq!(
