@@ -576,18 +576,7 @@ mod sealed_tests {
         let sealed = hash_and_seal(&env, &OsRandom, &FAST, "u-1", PASSWORD)
             .await
             .unwrap();
-        let other = tempfile::tempdir().unwrap();
-        std::fs::copy(
-            dir.path().join(crate::keys::local::ROOT_KEYS_FILE),
-            other.path().join(crate::keys::local::ROOT_KEYS_FILE),
-        )
-        .unwrap();
-        let thief = Envelope::new(
-            Arc::new(LocalKeyService::open(other.path(), Arc::new(OsRandom)).unwrap()),
-            Arc::new(SystemClock),
-            Arc::new(OsRandom),
-            CacheLimits::default(),
-        );
+        let (_other, thief) = crate::keys::local::same_root_keys_other_mac(dir.path());
         // The PHC string opens, salt and costs included …
         let phc = thief
             .open(&context("u-1"), &record("u-1"), &sealed)

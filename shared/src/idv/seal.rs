@@ -394,18 +394,7 @@ pub(crate) mod tests {
         // opens) but another MAC key: someone holding every data key, not the pepper
         let (dir, env) = envelope();
         let sealed = sealed_sample(&env, SealedBy::Password).await;
-        let other = tempfile::tempdir().unwrap();
-        std::fs::copy(
-            dir.path().join(crate::keys::local::ROOT_KEYS_FILE),
-            other.path().join(crate::keys::local::ROOT_KEYS_FILE),
-        )
-        .unwrap();
-        let thief = Envelope::new(
-            Arc::new(LocalKeyService::open(other.path(), Arc::new(OsRandom)).unwrap()),
-            Arc::new(SystemClock),
-            Arc::new(OsRandom),
-            CacheLimits::default(),
-        );
+        let (_other, thief) = crate::keys::local::same_root_keys_other_mac(dir.path());
         // Then even the right password does not open it there
         assert_eq!(
             params_of(&thief, "u-1", SealedBy::Password, &sealed)

@@ -256,6 +256,26 @@ impl KeyService for LocalKeyService {
     }
 }
 
+/// For tests of what the MAC key protects: an envelope over a key service holding the same
+/// root keys as the one in `dir` (every seal opens) but a MAC key of its own (the pepper
+/// and fingerprints differ), as someone holding every data key but not the MAC would.
+#[cfg(test)]
+pub(crate) fn same_root_keys_other_mac(
+    dir: &Path,
+) -> (tempfile::TempDir, crate::envelope::Envelope) {
+    use crate::envelope::{CacheLimits, Envelope};
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.join(ROOT_KEYS_FILE), other.path().join(ROOT_KEYS_FILE)).unwrap();
+    let keys = LocalKeyService::open(other.path(), Arc::new(crate::random::OsRandom)).unwrap();
+    let envelope = Envelope::new(
+        Arc::new(keys),
+        Arc::new(crate::clock::SystemClock),
+        Arc::new(crate::random::OsRandom),
+        CacheLimits::default(),
+    );
+    (other, envelope)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
