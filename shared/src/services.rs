@@ -25,7 +25,8 @@ pub struct Services {
     pub keys: Arc<dyn KeyService>,
     pub envelope: Arc<Envelope>,
     pub notify_queue: Arc<dyn Queue>,
-    /// Proofing jobs: the message names a job, the job item holds its sealed input.
+    /// Proofing jobs: the message names a job and carries its key (sealed by the envelope);
+    /// the job item holds its input sealed under that key.
     pub proofing_queue: Arc<dyn Queue>,
     /// Receives before the proofing queue dead-letters a message: the worker's last
     /// attempt marks the job unavailable.

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use passerelle::aws::AwsClients;
 use passerelle::clock::{Clock, SystemClock};
 use passerelle::envelope::{CacheLimits, Envelope};
+use passerelle::idv::jobs::job_key::FlowKey;
 use passerelle::idv::jobs::worker::ProofingWorker;
 use passerelle::idv::jobs::{JobStatus, Jobs};
 use passerelle::idv::pii::{Address, Pii};
@@ -27,6 +28,11 @@ use passerelle::random::{OsRandom, Random};
 use passerelle::store::dynamo::DynamoStore;
 
 const MAX_RECEIVES: u32 = 2;
+
+/// The flow key of the test's one session (the pages derive it from the session token).
+fn flow() -> FlowKey {
+    FlowKey::from_bytes([7; 32])
+}
 
 /// Every vendor down.
 #[derive(Debug)]
@@ -145,7 +151,10 @@ async fn given_vendors_down_on_sqs_when_the_last_receive_fails_then_the_job_is_u
         phone: String::new(),
         verified_ms: 0,
     };
-    let id = jobs.enqueue_resolution("acct-aws", &pii).await.unwrap();
+    let id = jobs
+        .enqueue_resolution("acct-aws", &pii, &flow())
+        .await
+        .unwrap();
     let mut counts = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while counts.len() < MAX_RECEIVES as usize {
@@ -184,7 +193,14 @@ async fn given_vendors_down_on_sqs_when_the_last_receive_fails_then_the_job_is_u
             .await
             .unwrap();
     }
-    assert_eq!(dead[0].body, format!("{{\"v\":1,\"job\":\"{id}\"}}"));
+    // The dead letter names the job and holds its key sealed by KMS: no PII in clear
+    let dead: serde_json::Value = serde_json::from_str(&dead[0].body).unwrap();
+    assert_eq!(
+        (dead["v"].as_i64(), dead["job"].as_str()),
+        (Some(2), Some(id.as_str()))
+    );
+    assert!(dead["key"].is_string());
+    assert!(!dead.to_string().contains("Lovelace"));
     let _ = clients
         .dynamodb
         .delete_table()

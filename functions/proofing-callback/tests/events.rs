@@ -7,6 +7,7 @@ use std::sync::Arc;
 use passerelle::clock::ManualClock;
 use passerelle::config::EmbeddedConfig;
 use passerelle::idv::callback::{CallbackSecrets, Callbacks, router};
+use passerelle::idv::jobs::job_key::FlowKey;
 use passerelle::idv::jobs::{JobInput, JobStatus};
 use passerelle::idv::uploads::{Side, samples};
 use passerelle::lambda::http::invoke;
@@ -18,6 +19,11 @@ const EVENT: &str = include_str!("../../../events/proofing-callback/post-documen
 const SECRET: &str = "events-fixture-secret-0123456789abcdef";
 const JOB: &str = "ZXZlbnRzLWZpeHR1cmUtMQ";
 const SIGNED_AT_MS: i64 = 1_794_647_562_000;
+
+/// The flow key of the test's one session (the pages derive it from the session token).
+fn flow() -> FlowKey {
+    FlowKey::from_bytes([7; 32])
+}
 
 struct Function {
     _dir: tempfile::TempDir,
@@ -38,13 +44,18 @@ async fn function(later_ms: i64) -> Function {
     let jobs = services.proofing();
     for side in [Side::Front, Side::Back] {
         jobs.uploads()
-            .put(JOB, "acct-1", side, &samples::jpeg(None))
+            .put(JOB, "acct-1", side, &samples::jpeg(None), &flow().job(JOB))
             .await
             .unwrap();
     }
-    jobs.enqueue(JOB, "acct-1", &JobInput::Document { selfie: false })
-        .await
-        .unwrap();
+    jobs.enqueue(
+        JOB,
+        "acct-1",
+        &JobInput::Document { selfie: false },
+        &flow(),
+    )
+    .await
+    .unwrap();
     let callbacks = Callbacks::new(jobs, CallbackSecrets::new(&[SECRET]).unwrap());
     Function {
         _dir: dir,
@@ -70,7 +81,11 @@ async fn given_the_signed_fixture_when_posted_then_the_job_passes_and_a_replay_i
     let jobs = f.services.proofing();
     let view = jobs.status(JOB, "acct-1").await.unwrap().unwrap();
     assert_eq!(view.status, JobStatus::Passed);
-    let pii = jobs.document_result(JOB, "acct-1").await.unwrap().unwrap();
+    let pii = jobs
+        .document_result(JOB, "acct-1", &flow())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (pii.given_name.as_str(), pii.address.city.as_str()),
         ("Maria", "Richmond")

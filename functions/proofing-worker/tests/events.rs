@@ -1,12 +1,16 @@
 //! The worker driven as Lambda drives it: the SQS event in `events/proofing-worker/` (two
 //! job messages, the second on its fourth and last receive) goes through the same batch
-//! handler the function serves.
+//! handler the function serves. Each message carries its job's key sealed by the key
+//! service of the deployment that queued it, so the fixture's bodies are those this
+//! test's pages queued (same job ids, same shape).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::SqsEvent;
 use passerelle::config::EmbeddedConfig;
+use passerelle::idv::jobs::job_key::FlowKey;
 use passerelle::idv::jobs::{JobInput, JobStatus};
 use passerelle::idv::pii::{Address, Pii};
 use passerelle::idv::vendors::{
@@ -88,6 +92,36 @@ fn pii() -> Pii {
     }
 }
 
+fn flow() -> FlowKey {
+    FlowKey::from_bytes([7; 32])
+}
+
+/// The fixture, its bodies replaced by what the queue holds for the same jobs.
+async fn event(services: &Services) -> SqsEvent {
+    let mut event: SqsEvent = serde_json::from_str(EVENT).expect("the fixture is an SQS event");
+    let queued = services
+        .proofing_queue
+        .receive(10, Duration::from_secs(60), Duration::ZERO)
+        .await
+        .unwrap();
+    for record in &mut event.records {
+        let fixture: serde_json::Value =
+            serde_json::from_str(record.body.as_deref().unwrap()).unwrap();
+        let job = fixture["job"].as_str().unwrap();
+        let body = queued
+            .iter()
+            .map(|m| m.body.clone())
+            .find(|b| b.contains(job))
+            .expect("the job was queued");
+        let sent: serde_json::Value = serde_json::from_str(&body).unwrap();
+        // The fixture shows the message's shape: version, job, sealed key.
+        assert_eq!(fixture["v"], sent["v"]);
+        assert!(sent["key"].is_string() && fixture["key"].is_string());
+        record.body = Some(body);
+    }
+    event
+}
+
 /// Services whose proofing queue dead-letters after 4 receives, with the fixture's two
 /// jobs queued, and the worker over `vendor`.
 async fn world(dir: &std::path::Path, vendor: Vendor) -> (Services, Arc<dyn JobHandler>) {
@@ -103,7 +137,7 @@ async fn world(dir: &std::path::Path, vendor: Vendor) -> (Services, Arc<dyn JobH
     .unwrap();
     let jobs = services.proofing();
     for id in [FIRST, LAST_RECEIVE] {
-        jobs.enqueue(id, "acct-1", &JobInput::Resolution { pii: pii() })
+        jobs.enqueue(id, "acct-1", &JobInput::Resolution { pii: pii() }, &flow())
             .await
             .unwrap();
     }
@@ -125,7 +159,7 @@ async fn status(services: &Services, id: &str) -> JobStatus {
 async fn given_vendors_that_answer_when_the_batch_runs_then_both_jobs_pass_and_none_is_retried() {
     let dir = tempfile::tempdir().unwrap();
     let (services, worker) = world(dir.path(), Vendor { down: false }).await;
-    let event: SqsEvent = serde_json::from_str(EVENT).expect("the fixture is an SQS event");
+    let event = event(&services).await;
     let response = handle_sqs_batch(&worker, event).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(status(&services, FIRST).await, JobStatus::Passed);
@@ -137,7 +171,7 @@ async fn given_vendors_down_when_the_batch_runs_then_both_are_retried_and_the_la
  {
     let dir = tempfile::tempdir().unwrap();
     let (services, worker) = world(dir.path(), Vendor { down: true }).await;
-    let event: SqsEvent = serde_json::from_str(EVENT).unwrap();
+    let event = event(&services).await;
     let ids: Vec<String> = event
         .records
         .iter()

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use passerelle::config::EmbeddedConfig;
 use passerelle::idv::callback::{CallbackSecrets, Callbacks, DOCUMENT_CALLBACK_PATH, router};
+use passerelle::idv::jobs::job_key::FlowKey;
 use passerelle::idv::jobs::{FailReason, JobStatus, Jobs};
 use passerelle::idv::pii::{Address, Pii};
 use passerelle::idv::uploads::Side;
@@ -17,6 +18,11 @@ use passerelle::queue::consumer::{JobHandler, Outcome};
 use passerelle::services::Services;
 use passerelle_local::vendors::{self, MockConfig};
 use tokio::sync::watch;
+
+/// The flow key of the test's one session (the pages derive it from the session token).
+fn flow() -> FlowKey {
+    FlowKey::from_bytes([7; 32])
+}
 
 const SECRET: &str = "proofing-test-secret-0123456789abcdef";
 const ACCOUNT: &str = "acct-proofing";
@@ -170,6 +176,7 @@ async fn document(jobs: &Jobs, pii: &Pii, selfie: Option<bool>) -> String {
     let selfie = selfie.map(vendors::sample_selfie);
     jobs.submit_document(
         ACCOUNT,
+        &flow(),
         &vendors::sample_front(),
         &vendors::sample_back(pii),
         selfie.as_deref(),
@@ -191,6 +198,7 @@ async fn given_the_mock_vendors_when_each_outcome_is_queued_then_each_job_ends_a
     let doc_unreadable = jobs
         .submit_document(
             ACCOUNT,
+            &flow(),
             &vendors::sample_front(),
             &vendors::sample_front(),
             None,
@@ -198,36 +206,45 @@ async fn given_the_mock_vendors_when_each_outcome_is_queued_then_each_job_ends_a
         .await
         .unwrap();
     let res_pass = jobs
-        .enqueue_resolution(ACCOUNT, &person("Ada"))
+        .enqueue_resolution(ACCOUNT, &person("Ada"), &flow())
         .await
         .unwrap();
     let mut other_ssn = person("Ada");
     other_ssn.ssn = "123456789".into();
-    let res_ssn = jobs.enqueue_resolution(ACCOUNT, &other_ssn).await.unwrap();
+    let res_ssn = jobs
+        .enqueue_resolution(ACCOUNT, &other_ssn, &flow())
+        .await
+        .unwrap();
     let mut ssn_666 = person("Ada");
     ssn_666.ssn = "666000111".into();
-    let res_666 = jobs.enqueue_resolution(ACCOUNT, &ssn_666).await.unwrap();
+    let res_666 = jobs
+        .enqueue_resolution(ACCOUNT, &ssn_666, &flow())
+        .await
+        .unwrap();
     let res_fail = jobs
-        .enqueue_resolution(ACCOUNT, &person("Fail"))
+        .enqueue_resolution(ACCOUNT, &person("Fail"), &flow())
         .await
         .unwrap();
     let mut zeros = person("Ada");
     zeros.id_number = "00000000".into();
-    let res_zeros = jobs.enqueue_resolution(ACCOUNT, &zeros).await.unwrap();
+    let res_zeros = jobs
+        .enqueue_resolution(ACCOUNT, &zeros, &flow())
+        .await
+        .unwrap();
     let phone_pass = jobs
-        .enqueue_address(ACCOUNT, "+17035550123", &person("Ada"))
+        .enqueue_address(ACCOUNT, "+17035550123", &person("Ada"), &flow())
         .await
         .unwrap();
     let phone_fail = jobs
-        .enqueue_address(ACCOUNT, "+17035555555", &person("Ada"))
+        .enqueue_address(ACCOUNT, "+17035555555", &person("Ada"), &flow())
         .await
         .unwrap();
     let letter = jobs
-        .enqueue_letter(ACCOUNT, "7K3M9QX2ZD", &person("Ada"))
+        .enqueue_letter(ACCOUNT, "7K3M9QX2ZD", &person("Ada"), &flow())
         .await
         .unwrap();
     let res_time = jobs
-        .enqueue_resolution(ACCOUNT, &person("Timeout"))
+        .enqueue_resolution(ACCOUNT, &person("Timeout"), &flow())
         .await
         .unwrap();
     let doc_time = document(jobs, &person("Timeout"), None).await;
@@ -235,7 +252,7 @@ async fn given_the_mock_vendors_when_each_outcome_is_queued_then_each_job_ends_a
     // Then the document results come back through the signed callback
     assert_eq!(outcome(jobs, &doc_pass, quick).await, JobStatus::Passed);
     let read = jobs
-        .document_result(&doc_pass, ACCOUNT)
+        .document_result(&doc_pass, ACCOUNT, &flow())
         .await
         .unwrap()
         .unwrap();
@@ -249,7 +266,7 @@ async fn given_the_mock_vendors_when_each_outcome_is_queued_then_each_job_ends_a
     );
     assert!(
         jobs.uploads()
-            .get(&doc_pass, Side::Front)
+            .get(&doc_pass, Side::Front, &flow().job(&doc_pass))
             .await
             .unwrap()
             .is_none(),
@@ -336,7 +353,7 @@ async fn given_the_vendors_down_when_a_job_is_queued_then_it_ends_unavailable_in
     let s = stack(true).await;
     let id = s
         .jobs
-        .enqueue_address(ACCOUNT, "+17035550123", &person("Ada"))
+        .enqueue_address(ACCOUNT, "+17035550123", &person("Ada"), &flow())
         .await
         .unwrap();
     assert_eq!(
@@ -352,11 +369,17 @@ async fn given_the_vendors_down_when_a_job_is_queued_then_it_ends_unavailable_in
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // The dead letter names the job only
+    // The dead letter names the job and holds its key sealed by the key service: no PII
     let dead = dlq
         .receive(1, Duration::from_secs(30), Duration::ZERO)
         .await
         .unwrap();
-    assert_eq!(dead[0].body, format!("{{\"v\":1,\"job\":\"{id}\"}}"));
+    let dead: serde_json::Value = serde_json::from_str(&dead[0].body).unwrap();
+    assert_eq!(
+        (dead["v"].as_i64(), dead["job"].as_str()),
+        (Some(2), Some(id.as_str()))
+    );
+    assert!(dead["key"].is_string());
+    assert!(!dead.to_string().contains("Quintessa"));
     let _ = s.stop.send(true);
 }

@@ -1293,7 +1293,7 @@ fn the_purpose_check_catches_a_missing_condition_and_other_purposes() {
     assert!(
         problems
             .iter()
-            .any(|p| p.contains("purpose \"document-image\"")
+            .any(|p| p.contains("purpose \"proofing-job\"")
                 && p.contains("no function may kms:Decrypt")),
         "{problems:#?}"
     );

@@ -387,7 +387,7 @@ pub fn router(callbacks: Callbacks) -> axum::Router {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::idv::jobs::tests::{NOW, ada, services};
+    use crate::idv::jobs::tests::{NOW, ada, flow, services};
     use crate::idv::jobs::{JobInput, JobStatus};
     use crate::idv::uploads::samples;
     use crate::services::Services;
@@ -409,7 +409,13 @@ mod tests {
         let services = services(dir.path(), clock.clone());
         let jobs = services.proofing();
         let job = jobs
-            .submit_document("acct-1", &samples::jpeg(None), &samples::jpeg(None), None)
+            .submit_document(
+                "acct-1",
+                &flow(),
+                &samples::jpeg(None),
+                &samples::jpeg(None),
+                None,
+            )
             .await
             .unwrap();
         let callbacks = Callbacks::new(jobs, CallbackSecrets::new(&[SECRET, OLD_SECRET]).unwrap());
@@ -464,7 +470,7 @@ mod tests {
         let pii = w
             .services
             .proofing()
-            .document_result(&w.job, "acct-1")
+            .document_result(&w.job, "acct-1", &flow())
             .await
             .unwrap()
             .unwrap();
@@ -587,9 +593,14 @@ mod tests {
         // A job of another kind is unknown to this endpoint as well
         let jobs = w.services.proofing();
         let other = jobs.new_id();
-        jobs.enqueue(&other, "acct-1", &JobInput::Resolution { pii: ada() })
-            .await
-            .unwrap();
+        jobs.enqueue(
+            &other,
+            "acct-1",
+            &JobInput::Resolution { pii: ada() },
+            &flow(),
+        )
+        .await
+        .unwrap();
         let b = body(&other, true);
         let sig = signed_with(SECRET, now_secs(), &b);
         assert!(matches!(

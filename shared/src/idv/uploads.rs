@@ -5,8 +5,10 @@
 //! - [`check_image`] accepts JPEG (from its start marker to its end marker: a truncated
 //!   file is refused) and PNG (signature, header, end chunk) up to [`MAX_IMAGE_BYTES`];
 //!   PDFs and anything else are refused with an error the page can show.
-//! - An image is sealed whole by the envelope (context `purpose=document-image`,
-//!   `job=<id>`, `side=<side>`), and its ciphertext cut into chunks of at most
+//! - An image is sealed whole under the job's key ([`JobKey`], derived from the person's
+//!   session and never stored: the table holds ciphertext whose key it does not hold;
+//!   associated data names the job, the side and the upload's generation), and its
+//!   ciphertext cut into chunks of at most
 //!   [`CHUNK_BYTES`]: a DynamoDB item holds 400 KB and a transaction 4 MB, so chunks are
 //!   written one by one, then the manifest that names them. A reader sees an image only
 //!   through its manifest, so a half-written upload is invisible.
@@ -22,9 +24,8 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use super::jobs::job_key::JobKey;
 use crate::clock::Clock;
-use crate::envelope::{Envelope, EnvelopeError};
-use crate::keys::EncryptionContext;
 use crate::random::{Random, RandomExt};
 use crate::store::{Check, Expect, Item, Key, Store, StoreError};
 
@@ -106,8 +107,9 @@ pub enum UploadError {
     OtherAccount,
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Sealing(#[from] EnvelopeError),
+    /// The chunks do not open with the job's key (another key, or altered).
+    #[error("the image does not open with this check's key")]
+    Sealing,
 }
 
 impl UploadError {
@@ -166,7 +168,6 @@ pub fn check_image(bytes: &[u8]) -> Result<ImageKind, UploadError> {
 #[derive(Debug, Clone)]
 pub struct Uploads {
     store: Arc<dyn Store>,
-    envelope: Arc<Envelope>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
 }
@@ -183,15 +184,9 @@ fn chunk_key(job: &str, side: Side, generation: &str, n: i64) -> Key {
     Key::new(partition(job), format!("{side}#{generation}#{n:03}"))
 }
 
-fn context(job: &str, side: Side) -> EncryptionContext {
-    EncryptionContext::new()
-        .with("purpose", "document-image")
-        .with("job", job)
-        .with("side", side.as_str())
-}
-
-fn record(job: &str, side: Side, generation: &str) -> String {
-    format!("UPLOAD#{job}#{side}#{generation}")
+/// What an image's sealing is bound to besides the job: its side and generation.
+fn purpose(side: Side, generation: &str) -> String {
+    format!("image/{side}/{generation}")
 }
 
 /// A manifest as stored.
@@ -212,28 +207,23 @@ impl Manifest {
 }
 
 impl Uploads {
-    pub fn new(
-        store: Arc<dyn Store>,
-        envelope: Arc<Envelope>,
-        clock: Arc<dyn Clock>,
-        random: Arc<dyn Random>,
-    ) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, random: Arc<dyn Random>) -> Self {
         Self {
             store,
-            envelope,
             clock,
             random,
         }
     }
 
-    /// Checks and stores one image of `account`'s check `job`, replacing an earlier upload
-    /// of the same side. Returns its kind.
+    /// Checks and stores one image of `account`'s check `job`, sealed under `key` (the
+    /// job's), replacing an earlier upload of the same side. Returns its kind.
     pub async fn put(
         &self,
         job: &str,
         account: &str,
         side: Side,
         bytes: &[u8],
+        key: &JobKey,
     ) -> Result<ImageKind, UploadError> {
         let kind = check_image(bytes)?;
         let previous = self.manifest(job, side).await?;
@@ -241,10 +231,12 @@ impl Uploads {
             return Err(UploadError::OtherAccount);
         }
         let generation = self.random.token(6);
-        let sealed = self
-            .envelope
-            .seal(&context(job, side), &record(job, side, &generation), bytes)
-            .await?;
+        let sealed = key.seal(
+            self.random.as_ref(),
+            &purpose(side, &generation),
+            job,
+            bytes,
+        );
         let expires = self.clock.now_secs() + UPLOAD_TTL_SECS;
         let mut chunks = 0i64;
         for chunk in sealed.chunks(CHUNK_BYTES) {
@@ -304,12 +296,13 @@ impl Uploads {
         Ok(sides)
     }
 
-    /// The image of `side`, opened; `None` when there is none (never uploaded, deleted,
-    /// expired, or half-written).
+    /// The image of `side`, opened with `key` (the job's); `None` when there is none
+    /// (never uploaded, deleted, expired, or half-written).
     pub async fn get(
         &self,
         job: &str,
         side: Side,
+        key: &JobKey,
     ) -> Result<Option<Zeroizing<Vec<u8>>>, UploadError> {
         let Some(manifest) = self.manifest(job, side).await? else {
             return Ok(None);
@@ -325,14 +318,9 @@ impl Uploads {
             };
             sealed.extend_from_slice(data);
         }
-        let image = self
-            .envelope
-            .open(
-                &context(job, side),
-                &record(job, side, &manifest.generation),
-                &sealed,
-            )
-            .await?;
+        let image = key
+            .open(&purpose(side, &manifest.generation), job, &sealed)
+            .ok_or(UploadError::Sealing)?;
         Ok(Some(image))
     }
 

@@ -3,9 +3,12 @@
 //! from the vendor's signed callback ([`crate::idv::callback`]); the page polls
 //! [`Jobs::status`] and reads [`Jobs::document_result`].
 //!
-//! - The job item holds the input **sealed** (envelope context `purpose=proofing-job`,
-//!   `job=<id>`); the queue message carries only `{"v":1,"job":"<id>"}`. No PII in
-//!   contexts, messages or logs.
+//! - The job item holds the input sealed under the job's key ([`job_key`]), which the page
+//!   derives from the session token and which the table never holds; the queue message
+//!   carries `{"v":2,"job":"<id>","key":"<the job key, sealed by the envelope>"}`
+//!   (context `purpose=proofing-job`, `job=<id>`): the worker opens the input with it.
+//!   A result is sealed to the job's public key (`result_to`), which only the flow key
+//!   opens. No PII in contexts, messages or logs.
 //! - Enqueueing is a conditional put of the job item (idempotent by id: the same id again
 //!   only re-sends the message), then a send.
 //! - Every transition is a conditional write. A worker takes a lease before calling a
@@ -19,10 +22,14 @@
 //!
 //! Item: `pk = PROOFING#<id>`, `sk = JOB`; attributes `account`, `kind`, `status`
 //! (`queued`, `running`, `passed`, `failed`, `unavailable`), `reason` (failed only),
-//! `attempts`, `lease_until_ms`, `input` (sealed, removed when finished), `result` (sealed,
-//! passed document jobs), `vendor_ref` and `submitted_ms` (document jobs waiting for the
+//! `attempts`, `lease_until_ms`, `input` (sealed under the job key, removed when
+//! finished), `result_to` (the X25519 public key results are sealed to), `result` (sealed
+//! to it, passed document jobs), `vendor_ref` and `submitted_ms` (document jobs waiting for the
 //! callback), `created_ms`, `updated_ms`, `finished_ms`.
 
+pub mod job_key;
+#[cfg(all(test, feature = "embedded"))]
+mod operator_view;
 pub mod worker;
 
 use std::sync::Arc;
@@ -31,12 +38,16 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
+use self::job_key::{FlowKey, JobKey, seal_result};
 use super::pii::Pii;
 use super::uploads::{Side, UploadError, Uploads};
 use crate::clock::Clock;
 use crate::envelope::{Envelope, EnvelopeError};
 use crate::keys::EncryptionContext;
 use crate::queue::{Queue, QueueError};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use crate::random::{Random, RandomExt, is_token};
 use crate::store::{Check, Expect, Item, Key, Store, StoreError, Update};
 
@@ -258,6 +269,7 @@ pub(crate) struct JobRecord {
     pub submitted_ms: Option<i64>,
     pub created_ms: i64,
     input: Option<Vec<u8>>,
+    result_to: Option<Vec<u8>>,
     result: Option<Vec<u8>>,
 }
 
@@ -275,6 +287,7 @@ impl JobRecord {
             submitted_ms: item.num("submitted_ms"),
             created_ms: item.num("created_ms").unwrap_or(0),
             input: item.bytes("input").map(<[u8]>::to_vec),
+            result_to: item.bytes("result_to").map(<[u8]>::to_vec),
             result: item.bytes("result").map(<[u8]>::to_vec),
         })
     }
@@ -294,23 +307,45 @@ impl JobRecord {
 /// What a worker's attempt to take a job found.
 #[derive(Debug)]
 pub(crate) enum Start {
-    Started(JobRecord),
+    Started(Box<JobRecord>),
     /// Another worker holds the lease.
     Busy,
     Finished,
     Gone,
 }
 
-/// The queue body: the job id only.
+/// The queue body: the job id and, on messages that start the checks, the job key
+/// sealed by the envelope (base64url). A watchdog carries no key: it opens nothing.
 #[derive(Debug, Serialize, Deserialize)]
 struct Message {
     v: u8,
     job: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
 }
 
-pub(crate) fn parse_message(body: &str) -> Option<String> {
+/// A job message as the worker reads it.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    pub job: String,
+    /// The envelope-sealed job key; `None` on a watchdog, and on the messages of jobs
+    /// queued before job keys (version 1), whose checks then cannot run.
+    pub sealed_key: Option<Vec<u8>>,
+}
+
+pub(crate) fn parse_message(body: &str) -> Option<Delivery> {
     let m: Message = serde_json::from_str(body).ok()?;
-    (m.v == 1 && is_token(&m.job, JOB_ID_BYTES)).then_some(m.job)
+    if !matches!(m.v, 1 | 2) || !is_token(&m.job, JOB_ID_BYTES) {
+        return None;
+    }
+    let sealed_key = match m.key {
+        Some(text) => Some(URL_SAFE_NO_PAD.decode(text).ok()?),
+        None => None,
+    };
+    Some(Delivery {
+        job: m.job,
+        sealed_key,
+    })
 }
 
 fn key(id: &str) -> Key {
@@ -323,12 +358,9 @@ fn context(id: &str) -> EncryptionContext {
         .with("job", id)
 }
 
-fn input_record(id: &str) -> String {
-    format!("PROOFING#{id}#input")
-}
-
-fn result_record(id: &str) -> String {
-    format!("PROOFING#{id}#result")
+/// The envelope's record name for job `id`'s key (in its message).
+fn key_record(id: &str) -> String {
+    format!("PROOFING#{id}#key")
 }
 
 /// Proofing jobs: enqueue, poll, read results; the worker's and callback's transitions.
@@ -350,12 +382,7 @@ impl Jobs {
         clock: Arc<dyn Clock>,
         random: Arc<dyn Random>,
     ) -> Self {
-        let uploads = Uploads::new(
-            Arc::clone(&store),
-            Arc::clone(&envelope),
-            Arc::clone(&clock),
-            Arc::clone(&random),
-        );
+        let uploads = Uploads::new(Arc::clone(&store), Arc::clone(&clock), Arc::clone(&random));
         Self {
             store,
             envelope,
@@ -385,10 +412,17 @@ impl Jobs {
         self.random.token(JOB_ID_BYTES)
     }
 
-    /// Writes job `id` of `account` and queues it. Idempotent: the same id and account
-    /// again re-sends the message (unless the job is finished) and writes nothing. A
-    /// document job needs its front and back (and selfie when asked) uploaded first.
-    pub async fn enqueue(&self, id: &str, account: &str, input: &JobInput) -> Result<(), JobError> {
+    /// Writes job `id` of `account` and queues it, its input sealed under `flow`'s key for
+    /// the job. Idempotent: the same id and account again re-sends the message (unless
+    /// the job is finished) and writes nothing. A document job needs its front and back
+    /// (and selfie when asked) uploaded first, under the same flow key.
+    pub async fn enqueue(
+        &self,
+        id: &str,
+        account: &str,
+        input: &JobInput,
+        flow: &FlowKey,
+    ) -> Result<(), JobError> {
         if !is_token(id, JOB_ID_BYTES) {
             return Err(JobError::BadId);
         }
@@ -404,10 +438,9 @@ impl Jobs {
             }
         }
         let json = Zeroizing::new(serde_json::to_vec(input).map_err(|_| JobError::Malformed)?);
-        let sealed = self
-            .envelope
-            .seal(&context(id), &input_record(id), &json)
-            .await?;
+        let job_key = flow.job(id);
+        let sealed = job_key.seal(self.random.as_ref(), "input", id, &json);
+        let result_to = flow.result_public_key(id).ok_or(JobError::Malformed)?;
         let now = self.clock.now_ms();
         let item = Item::new(key(id))
             .with("account", account)
@@ -416,6 +449,7 @@ impl Jobs {
             .with("attempts", 0i64)
             .with("lease_until_ms", 0i64)
             .with("input", sealed)
+            .with("result_to", result_to.to_vec())
             .with("created_ms", now)
             .with("updated_ms", now)
             .expiring_at(now.div_euclid(1000) + JOB_TTL_SECS);
@@ -431,35 +465,49 @@ impl Jobs {
             },
             Err(e) => return Err(e.into()),
         }
-        self.send(id, Duration::ZERO).await
+        self.send(id, Duration::ZERO, Some(&job_key)).await
     }
 
-    /// Uploads the images and queues a document check; returns the job id.
+    /// Uploads the images and queues a document check, all under `flow`'s key for the
+    /// job; returns the job id.
     pub async fn submit_document(
         &self,
         account: &str,
+        flow: &FlowKey,
         front: &[u8],
         back: &[u8],
         selfie: Option<&[u8]>,
     ) -> Result<String, JobError> {
         let id = self.new_id();
-        self.uploads.put(&id, account, Side::Front, front).await?;
-        self.uploads.put(&id, account, Side::Back, back).await?;
+        let key = flow.job(&id);
+        self.uploads
+            .put(&id, account, Side::Front, front, &key)
+            .await?;
+        self.uploads
+            .put(&id, account, Side::Back, back, &key)
+            .await?;
         if let Some(selfie) = selfie {
-            self.uploads.put(&id, account, Side::Selfie, selfie).await?;
+            self.uploads
+                .put(&id, account, Side::Selfie, selfie, &key)
+                .await?;
         }
         let input = JobInput::Document {
             selfie: selfie.is_some(),
         };
-        self.enqueue(&id, account, &input).await?;
+        self.enqueue(&id, account, &input, flow).await?;
         Ok(id)
     }
 
     /// Queues identity resolution and the state-ID check of `pii` (SSN included).
-    pub async fn enqueue_resolution(&self, account: &str, pii: &Pii) -> Result<String, JobError> {
+    pub async fn enqueue_resolution(
+        &self,
+        account: &str,
+        pii: &Pii,
+        flow: &FlowKey,
+    ) -> Result<String, JobError> {
         let id = self.new_id();
         let input = JobInput::Resolution { pii: pii.clone() };
-        self.enqueue(&id, account, &input).await?;
+        self.enqueue(&id, account, &input, flow).await?;
         Ok(id)
     }
 
@@ -469,13 +517,14 @@ impl Jobs {
         account: &str,
         phone: &str,
         pii: &Pii,
+        flow: &FlowKey,
     ) -> Result<String, JobError> {
         let id = self.new_id();
         let input = JobInput::Address {
             phone: phone.to_owned(),
             pii: pii.clone(),
         };
-        self.enqueue(&id, account, &input).await?;
+        self.enqueue(&id, account, &input, flow).await?;
         Ok(id)
     }
 
@@ -485,13 +534,14 @@ impl Jobs {
         account: &str,
         code: &str,
         pii: &Pii,
+        flow: &FlowKey,
     ) -> Result<String, JobError> {
         let id = self.new_id();
         let input = JobInput::Letter {
             code: code.to_owned(),
             pii: pii.clone(),
         };
-        self.enqueue(&id, account, &input).await?;
+        self.enqueue(&id, account, &input, flow).await?;
         Ok(id)
     }
 
@@ -515,19 +565,26 @@ impl Jobs {
             }))
     }
 
-    /// What the vendor read on `account`'s document, once job `id` passed.
-    pub async fn document_result(&self, id: &str, account: &str) -> Result<Option<Pii>, JobError> {
-        let Some(bytes) = self.result(id, account).await? else {
+    /// What the vendor read on `account`'s document, once job `id` passed; opened with
+    /// `flow`, the key of the session that queued it.
+    pub async fn document_result(
+        &self,
+        id: &str,
+        account: &str,
+        flow: &FlowKey,
+    ) -> Result<Option<Pii>, JobError> {
+        let Some(bytes) = self.result(id, account, flow).await? else {
             return Ok(None);
         };
         Pii::from_json(&bytes).map(Some).ok_or(JobError::Malformed)
     }
 
-    /// The sealed result of `account`'s passed job `id`, opened.
+    /// The sealed result of `account`'s passed job `id`, opened with `flow`.
     pub async fn result(
         &self,
         id: &str,
         account: &str,
+        flow: &FlowKey,
     ) -> Result<Option<Zeroizing<Vec<u8>>>, JobError> {
         if !is_token(id, JOB_ID_BYTES) {
             return Ok(None);
@@ -538,11 +595,9 @@ impl Jobs {
         let (Some(sealed), "passed") = (record.result.as_deref(), record.status.as_str()) else {
             return Ok(None);
         };
-        Ok(Some(
-            self.envelope
-                .open(&context(id), &result_record(id), sealed)
-                .await?,
-        ))
+        flow.open_result(id, sealed)
+            .map(Some)
+            .ok_or(JobError::Malformed)
     }
 
     pub(crate) async fn load(&self, id: &str) -> Result<Option<JobRecord>, JobError> {
@@ -554,24 +609,65 @@ impl Jobs {
         }
     }
 
-    pub(crate) async fn open_input(&self, record: &JobRecord) -> Result<JobInput, JobError> {
-        let sealed = record.input.as_deref().ok_or(JobError::Malformed)?;
-        let json = self
+    /// The job key a message carried, opened by the envelope (the key service's one
+    /// call per delivery).
+    pub(crate) async fn open_key(&self, id: &str, sealed: &[u8]) -> Result<JobKey, JobError> {
+        let bytes = self
             .envelope
-            .open(&context(&record.id), &input_record(&record.id), sealed)
+            .open(&context(id), &key_record(id), sealed)
             .await?;
+        JobKey::from_slice(&bytes).ok_or(JobError::Malformed)
+    }
+
+    /// The job's input, opened with its key. A job sealed otherwise (before job keys)
+    /// does not open: [`JobError::Malformed`].
+    pub(crate) fn open_input(
+        &self,
+        record: &JobRecord,
+        key: &JobKey,
+    ) -> Result<JobInput, JobError> {
+        let sealed = record.input.as_deref().ok_or(JobError::Malformed)?;
+        let json = key
+            .open("input", &record.id, sealed)
+            .ok_or(JobError::Malformed)?;
         serde_json::from_slice(&json).map_err(|_| JobError::Malformed)
     }
 
-    /// Queues a message naming job `id`, visible after `delay`.
-    pub(crate) async fn send(&self, id: &str, delay: Duration) -> Result<(), JobError> {
-        let body = serde_json::to_string(&Message {
-            v: 1,
-            job: id.to_owned(),
-        })
-        .map_err(|_| JobError::Malformed)?;
+    /// Queues a message naming job `id`, visible after `delay`, with `key` sealed by the
+    /// envelope when the message is to run the checks (a watchdog needs none).
+    pub(crate) async fn send(
+        &self,
+        id: &str,
+        delay: Duration,
+        key: Option<&JobKey>,
+    ) -> Result<(), JobError> {
+        let body = self.message_body(id, key).await?;
         self.queue.send(&body, delay).await?;
         Ok(())
+    }
+
+    /// The queue body naming job `id`, with `key` sealed by the envelope when given.
+    pub(crate) async fn message_body(
+        &self,
+        id: &str,
+        key: Option<&JobKey>,
+    ) -> Result<String, JobError> {
+        let key = match key {
+            Some(key) => {
+                let sealed = self
+                    .envelope
+                    .seal(&context(id), &key_record(id), key.bytes())
+                    .await?;
+                Some(URL_SAFE_NO_PAD.encode(sealed))
+            }
+            None => None,
+        };
+        serde_json::to_string(&Message {
+            v: 2,
+            job: id.to_owned(),
+            key,
+        })
+        .map_err(|_| JobError::Malformed)
     }
 
     /// Takes the job's lease for one worker run.
@@ -588,7 +684,7 @@ impl Jobs {
         ]);
         match self.store.update(update, expect).await {
             Ok(item) => JobRecord::from_item(id, &item)
-                .map(Start::Started)
+                .map(|r| Start::Started(Box::new(r)))
                 .ok_or(JobError::Malformed),
             Err(e) if e.is_condition_failure() => Ok(match self.load(id).await? {
                 None => Start::Gone,
@@ -657,10 +753,11 @@ impl Jobs {
             Finish::Passed(result) => {
                 update = update.set("status", "passed");
                 if let Some(result) = result {
-                    let sealed = self
-                        .envelope
-                        .seal(&context(id), &result_record(id), result)
-                        .await?;
+                    // Sealed to the job's public key: only the flow key opens it.
+                    let record = self.load(id).await?.ok_or(JobError::Malformed)?;
+                    let recipient = record.result_to.as_deref().ok_or(JobError::Malformed)?;
+                    let sealed = seal_result(self.random.as_ref(), recipient, id, result)
+                        .ok_or(JobError::Malformed)?;
                     update = update.set("result", sealed);
                 }
             }
@@ -695,6 +792,11 @@ pub(crate) mod tests {
     use crate::services::Services;
 
     pub(crate) const NOW: i64 = 1_795_392_000_000;
+
+    /// The flow key of the tests' one session.
+    pub(crate) fn flow() -> FlowKey {
+        FlowKey::from_bytes([7; 32])
+    }
 
     pub(crate) fn services(dir: &std::path::Path, clock: Arc<ManualClock>) -> Services {
         Services::embedded(
@@ -735,8 +837,8 @@ pub(crate) mod tests {
         let jobs = s.proofing();
         let id = jobs.new_id();
         let input = JobInput::Resolution { pii: ada() };
-        jobs.enqueue(&id, "acct-1", &input).await.unwrap();
-        jobs.enqueue(&id, "acct-1", &input).await.unwrap();
+        jobs.enqueue(&id, "acct-1", &input, &flow()).await.unwrap();
+        jobs.enqueue(&id, "acct-1", &input, &flow()).await.unwrap();
 
         let view = jobs.status(&id, "acct-1").await.unwrap().unwrap();
         assert_eq!(
@@ -746,10 +848,10 @@ pub(crate) mod tests {
         // Another account sees nothing, and cannot take the id
         assert_eq!(jobs.status(&id, "acct-2").await.unwrap(), None);
         assert!(matches!(
-            jobs.enqueue(&id, "acct-2", &input).await,
+            jobs.enqueue(&id, "acct-2", &input, &flow()).await,
             Err(JobError::Conflict)
         ));
-        // The queue holds the id only
+        // The queue holds the id and the job's key, sealed: no PII
         let messages = s
             .proofing_queue
             .receive(10, Duration::from_secs(30), Duration::ZERO)
@@ -757,7 +859,24 @@ pub(crate) mod tests {
             .unwrap();
         assert!(!messages.is_empty() && messages.len() <= 2);
         for m in &messages {
-            assert_eq!(m.body, format!("{{\"v\":1,\"job\":\"{id}\"}}"));
+            let body: serde_json::Value = serde_json::from_str(&m.body).unwrap();
+            let fields: Vec<&str> = body
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(fields, ["job", "key", "v"]);
+            assert_eq!(
+                (body["v"].as_i64(), body["job"].as_str()),
+                (Some(2), Some(id.as_str()))
+            );
+            let delivery = parse_message(&m.body).unwrap();
+            let key = jobs
+                .open_key(&id, &delivery.sealed_key.unwrap())
+                .await
+                .unwrap();
+            assert_eq!(key.bytes(), flow().job(&id).bytes());
         }
         // And the item holds the input sealed
         let item = s.store.get(&key(&id)).await.unwrap().unwrap();
@@ -773,7 +892,7 @@ pub(crate) mod tests {
         let jobs = s.proofing();
         for round in 0..10 {
             let id = jobs.new_id();
-            jobs.enqueue(&id, "acct-1", &JobInput::Resolution { pii: ada() })
+            jobs.enqueue(&id, "acct-1", &JobInput::Resolution { pii: ada() }, &flow())
                 .await
                 .unwrap();
             let (a, b) = (jobs.clone(), jobs.clone());
@@ -809,6 +928,7 @@ pub(crate) mod tests {
         let id = jobs
             .submit_document(
                 "acct-1",
+                &flow(),
                 &samples::png("x", None),
                 &samples::jpeg(None),
                 None,
@@ -817,7 +937,7 @@ pub(crate) mod tests {
             .unwrap();
         assert!(
             jobs.uploads()
-                .get(&id, Side::Front)
+                .get(&id, Side::Front, &flow().job(&id))
                 .await
                 .unwrap()
                 .is_some()
@@ -829,11 +949,26 @@ pub(crate) mod tests {
                 .unwrap()
         );
         assert_eq!(jobs.uploads().sides(&id, "acct-1").await.unwrap(), vec![]);
-        assert!(jobs.uploads().get(&id, Side::Back).await.unwrap().is_none());
+        assert!(
+            jobs.uploads()
+                .get(&id, Side::Back, &flow().job(&id))
+                .await
+                .unwrap()
+                .is_none()
+        );
         // The result opens for its owner only
-        let read = jobs.document_result(&id, "acct-1").await.unwrap().unwrap();
+        let read = jobs
+            .document_result(&id, "acct-1", &flow())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(read.family_name, "Lovelace");
-        assert!(jobs.document_result(&id, "acct-2").await.unwrap().is_none());
+        assert!(
+            jobs.document_result(&id, "acct-2", &flow())
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
@@ -843,11 +978,22 @@ pub(crate) mod tests {
         let jobs = s.proofing();
         let id = jobs.new_id();
         jobs.uploads()
-            .put(&id, "acct-1", Side::Front, &samples::jpeg(None))
+            .put(
+                &id,
+                "acct-1",
+                Side::Front,
+                &samples::jpeg(None),
+                &flow().job(&id),
+            )
             .await
             .unwrap();
         let err = jobs
-            .enqueue(&id, "acct-1", &JobInput::Document { selfie: false })
+            .enqueue(
+                &id,
+                "acct-1",
+                &JobInput::Document { selfie: false },
+                &flow(),
+            )
             .await
             .unwrap_err();
         assert!(matches!(
@@ -857,7 +1003,13 @@ pub(crate) mod tests {
         // And another account cannot upload into this job
         assert!(matches!(
             jobs.uploads()
-                .put(&id, "acct-2", Side::Front, &samples::jpeg(None))
+                .put(
+                    &id,
+                    "acct-2",
+                    Side::Front,
+                    &samples::jpeg(None),
+                    &flow().job(&id)
+                )
                 .await,
             Err(UploadError::OtherAccount)
         ));
@@ -874,7 +1026,7 @@ pub(crate) mod tests {
         image.extend((0..1_200_000u32).map(|i| b"DISTINCTIVE"[(i % 11) as usize]));
         image.extend_from_slice(&[0xFF, 0xD9]);
         jobs.uploads()
-            .put(&id, "acct-1", Side::Front, &image)
+            .put(&id, "acct-1", Side::Front, &image, &flow().job(&id))
             .await
             .unwrap();
         let manifest = s
@@ -884,11 +1036,22 @@ pub(crate) mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(manifest.num("chunks"), Some(4));
-        let back = jobs.uploads().get(&id, Side::Front).await.unwrap().unwrap();
+        let back = jobs
+            .uploads()
+            .get(&id, Side::Front, &flow().job(&id))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(back.as_slice(), image.as_slice());
         // Replacing it leaves one generation of chunks
         jobs.uploads()
-            .put(&id, "acct-1", Side::Front, &samples::jpeg(None))
+            .put(
+                &id,
+                "acct-1",
+                Side::Front,
+                &samples::jpeg(None),
+                &flow().job(&id),
+            )
             .await
             .unwrap();
         let items = s

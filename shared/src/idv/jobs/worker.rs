@@ -1,5 +1,7 @@
-//! The proofing worker: one queue message names one job. The worker loads it, takes its
-//! lease, opens the sealed input, calls the vendors, and writes the outcome conditionally.
+//! The proofing worker: one queue message names one job and carries its key (sealed by
+//! the envelope). The worker loads the job, takes its lease, opens the key (one key-service
+//! call) and with it the input and images, calls the vendors, and writes the outcome
+//! conditionally. The key lives in the worker's memory for that delivery only.
 //!
 //! | What happens | Job | Message |
 //! | --- | --- | --- |
@@ -12,14 +14,16 @@
 //! | another worker holds the lease | unchanged | back later |
 //! | job finished, or gone (expired) | unchanged | deleted |
 //! | body unreadable | — | back, then the dead-letter queue |
+//! | no key, or one that opens nothing (queued before job keys) | unavailable | deleted |
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::job_key::JobKey;
 use super::{
-    CALLBACK_DEADLINE_MS, FailReason, Finish, JobError, JobInput, JobKind, JobRecord, Jobs, Start,
-    parse_message,
+    CALLBACK_DEADLINE_MS, Delivery, FailReason, Finish, JobError, JobInput, JobKind, JobRecord,
+    Jobs, Start, parse_message,
 };
 use crate::idv::uploads::{Side, UploadError};
 use crate::idv::vendors::{DocumentImages, VendorError, Vendors, Verdict};
@@ -59,7 +63,11 @@ impl From<UploadError> for RunError {
 impl ProofingWorker {
     /// Handles one delivery of `body`, the `receive_count`-th (1 on the first).
     pub async fn run(&self, body: &str, receive_count: u32) -> Outcome {
-        let Some(id) = parse_message(body) else {
+        let Some(Delivery {
+            job: id,
+            sealed_key,
+        }) = parse_message(body)
+        else {
             tracing::warn!("an unreadable proofing message; kept for the dead-letter queue");
             return Outcome::Retry;
         };
@@ -80,6 +88,22 @@ impl ProofingWorker {
         if record.kind == JobKind::Document && record.vendor_ref.is_some() {
             return self.await_callback(&record).await;
         }
+        let Some(sealed_key) = sealed_key else {
+            // Only the page that queued the job had its key; without it nothing opens.
+            tracing::error!(job = %id, "a proofing message without the job's key: the job is unavailable");
+            return self.finish(&id, Finish::Unavailable).await;
+        };
+        let key = match self.jobs.open_key(&id, &sealed_key).await {
+            Ok(key) => key,
+            Err(JobError::Malformed) => {
+                tracing::error!(job = %id, "the message's key is malformed: the job is unavailable");
+                return self.finish(&id, Finish::Unavailable).await;
+            }
+            Err(e) => {
+                tracing::warn!(job = %id, error = %e, "the job's key could not be opened; will retry");
+                return Outcome::Retry;
+            }
+        };
         let started = match self.jobs.start(&id).await {
             Ok(Start::Started(r)) => r,
             Ok(Start::Finished | Start::Gone) => return Outcome::Done,
@@ -93,7 +117,7 @@ impl ProofingWorker {
             }
         };
         let last = receive_count >= self.max_receives;
-        match self.checks(&started).await {
+        match self.checks(&started, &key).await {
             Ok(Step::Finished(how)) => self.finish(&id, how).await,
             Ok(Step::Submitted(reference)) => self.submitted(&id, &reference).await,
             Err(RunError::Vendor(VendorError::Rejected(why))) => {
@@ -103,6 +127,10 @@ impl ProofingWorker {
             }
             Err(RunError::Job(JobError::Upload(UploadError::Missing(side)))) => {
                 tracing::warn!(job = %id, side = %side, "the job's image is gone");
+                self.finish(&id, Finish::Unavailable).await
+            }
+            Err(RunError::Job(JobError::Malformed | JobError::Upload(UploadError::Sealing))) => {
+                tracing::error!(job = %id, "the job's input does not open with its key: unavailable");
                 self.finish(&id, Finish::Unavailable).await
             }
             Err(e) if last => {
@@ -127,15 +155,15 @@ impl ProofingWorker {
         }
     }
 
-    async fn checks(&self, record: &JobRecord) -> Result<Step, RunError> {
-        let input = self.jobs.open_input(record).await?;
+    async fn checks(&self, record: &JobRecord, key: &JobKey) -> Result<Step, RunError> {
+        let input = self.jobs.open_input(record, key)?;
         let v = &self.vendors;
         let step = match &input {
             JobInput::Document { selfie } => {
                 let uploads = self.jobs.uploads();
                 let get = |side: Side| async move {
                     uploads
-                        .get(&record.id, side)
+                        .get(&record.id, side, key)
                         .await?
                         .ok_or(UploadError::Missing(side))
                 };
@@ -223,7 +251,7 @@ impl ProofingWorker {
 
     async fn watch(&self, id: &str, in_ms: i64) -> Outcome {
         let delay = Duration::from_millis(u64::try_from(in_ms).unwrap_or(0)).min(MAX_DELAY);
-        match self.jobs.send(id, delay).await {
+        match self.jobs.send(id, delay, None).await {
             Ok(()) => Outcome::Done,
             Err(e) => {
                 // This delivery comes back and queues the watchdog then.
@@ -255,7 +283,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::super::JobStatus;
-    use super::super::tests::{NOW, ada, services};
+    use super::super::job_key::FlowKey;
+    use super::super::tests::{NOW, ada, flow, services};
     use super::*;
     use crate::clock::ManualClock;
     use crate::idv::pii::Pii;
@@ -336,8 +365,12 @@ mod tests {
         s.proofing_worker(Vendors::all(fake))
     }
 
-    fn body(id: &str) -> String {
-        format!("{{\"v\":1,\"job\":\"{id}\"}}")
+    /// The message the page queued for job `id` (its key sealed by the deployment).
+    async fn message(s: &crate::services::Services, id: &str) -> String {
+        s.proofing()
+            .message_body(id, Some(&flow().job(id)))
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
@@ -350,13 +383,13 @@ mod tests {
         pii.id_number = "00000000".into();
         let id = s
             .proofing()
-            .enqueue_resolution("acct-1", &pii)
+            .enqueue_resolution("acct-1", &pii, &flow())
             .await
             .unwrap();
 
-        assert_eq!(w.run(&body(&id), 1).await, Outcome::Done);
+        assert_eq!(w.run(&message(&s, &id).await, 1).await, Outcome::Done);
         // A duplicate delivery changes nothing and calls no vendor
-        assert_eq!(w.run(&body(&id), 1).await, Outcome::Done);
+        assert_eq!(w.run(&message(&s, &id).await, 1).await, Outcome::Done);
         let view = s.proofing().status(&id, "acct-1").await.unwrap().unwrap();
         assert_eq!(view.status, JobStatus::Failed(FailReason::StateIdMismatch));
         assert_eq!(view.attempts, 1);
@@ -374,12 +407,12 @@ mod tests {
         let w = worker(&s, fake.clone());
         let id = s
             .proofing()
-            .enqueue_resolution("acct-1", &ada())
+            .enqueue_resolution("acct-1", &ada(), &flow())
             .await
             .unwrap();
 
         let (a, b) = (w.clone(), w.clone());
-        let (ba, bb) = (body(&id), body(&id));
+        let (ba, bb) = (message(&s, &id).await, message(&s, &id).await);
         let ra = tokio::spawn(async move { a.run(&ba, 1).await });
         let rb = tokio::spawn(async move { b.run(&bb, 1).await });
         let mut outcomes = [ra.await.unwrap(), rb.await.unwrap()];
@@ -390,7 +423,7 @@ mod tests {
         let view = s.proofing().status(&id, "acct-1").await.unwrap().unwrap();
         assert_eq!(view.status, JobStatus::Passed);
         // When the retried delivery comes back, it finds the job done
-        assert_eq!(w.run(&body(&id), 2).await, Outcome::Done);
+        assert_eq!(w.run(&message(&s, &id).await, 2).await, Outcome::Done);
     }
 
     #[tokio::test]
@@ -404,17 +437,20 @@ mod tests {
         let w = worker(&s, fake);
         let id = s
             .proofing()
-            .enqueue_address("acct-1", "+17035550123", &ada())
+            .enqueue_address("acct-1", "+17035550123", &ada(), &flow())
             .await
             .unwrap();
         // Attempts before the last: retried, still running
         for count in 1..w.max_receives {
-            assert_eq!(w.run(&body(&id), count).await, Outcome::Retry);
+            assert_eq!(w.run(&message(&s, &id).await, count).await, Outcome::Retry);
             let view = s.proofing().status(&id, "acct-1").await.unwrap().unwrap();
             assert_eq!(view.status, JobStatus::Running);
         }
         // The last: unavailable, and the message is left for the dead-letter queue
-        assert_eq!(w.run(&body(&id), w.max_receives).await, Outcome::Retry);
+        assert_eq!(
+            w.run(&message(&s, &id).await, w.max_receives).await,
+            Outcome::Retry
+        );
         let view = s.proofing().status(&id, "acct-1").await.unwrap().unwrap();
         assert_eq!(view.status, JobStatus::Unavailable);
         assert_eq!(view.attempts, i64::from(w.max_receives));
@@ -430,21 +466,22 @@ mod tests {
         let id = jobs
             .submit_document(
                 "acct-1",
+                &flow(),
                 &samples::jpeg(None),
                 &samples::png("x", None),
                 None,
             )
             .await
             .unwrap();
-        assert_eq!(w.run(&body(&id), 1).await, Outcome::Done);
+        assert_eq!(w.run(&message(&s, &id).await, 1).await, Outcome::Done);
         assert_eq!(
             jobs.status(&id, "acct-1").await.unwrap().unwrap().status,
             JobStatus::Running
         );
         // A duplicate before the deadline only re-queues the watchdog
-        assert_eq!(w.run(&body(&id), 1).await, Outcome::Done);
+        assert_eq!(w.run(&message(&s, &id).await, 1).await, Outcome::Done);
         clock.advance_ms(CALLBACK_DEADLINE_MS + 1);
-        assert_eq!(w.run(&body(&id), 1).await, Outcome::Done);
+        assert_eq!(w.run(&message(&s, &id).await, 1).await, Outcome::Done);
         assert_eq!(
             jobs.status(&id, "acct-1").await.unwrap().unwrap().status,
             JobStatus::Unavailable
@@ -466,6 +503,41 @@ mod tests {
         assert_eq!(w.run("not json", 1).await, Outcome::Retry);
         // A job that expired is dropped
         let gone = s.proofing().new_id();
-        assert_eq!(w.run(&body(&gone), 1).await, Outcome::Drop);
+        assert_eq!(w.run(&message(&s, &gone).await, 1).await, Outcome::Drop);
+    }
+
+    #[tokio::test]
+    async fn given_a_message_without_the_jobs_key_or_with_another_flows_when_run_then_nothing_opens_and_the_job_is_unavailable()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let s = services(dir.path(), Arc::new(ManualClock::at_ms(NOW)));
+        let fake = Arc::new(Fake::default());
+        let w = worker(&s, fake.clone());
+        let jobs = s.proofing();
+        // Given a job queued before job keys (its message names the job only)
+        let old = jobs
+            .enqueue_resolution("acct-1", &ada(), &flow())
+            .await
+            .unwrap();
+        let legacy = format!("{{\"v\":1,\"job\":\"{old}\"}}");
+        // Then no vendor is called and the person is told to try again
+        assert_eq!(w.run(&legacy, 1).await, Outcome::Done);
+        assert_eq!(
+            jobs.status(&old, "acct-1").await.unwrap().unwrap().status,
+            JobStatus::Unavailable
+        );
+        // Given a message carrying the key of another session's flow
+        let id = jobs
+            .enqueue_resolution("acct-1", &ada(), &flow())
+            .await
+            .unwrap();
+        let other = FlowKey::from_bytes([8; 32]).job(&id);
+        let forged = jobs.message_body(&id, Some(&other)).await.unwrap();
+        assert_eq!(w.run(&forged, 1).await, Outcome::Done);
+        assert_eq!(
+            jobs.status(&id, "acct-1").await.unwrap().unwrap().status,
+            JobStatus::Unavailable
+        );
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 0);
     }
 }

@@ -137,7 +137,7 @@ async fn submit(
             draft.phone = phone.as_str().to_owned();
             let job = idv
                 .jobs
-                .enqueue_address(&user, phone.as_str(), &draft)
+                .enqueue_address(&user, phone.as_str(), &draft, &ctx.flow_key())
                 .await?;
             flow.address = Some(AddressMethod::Phone);
             flow.address_job = Some(job);

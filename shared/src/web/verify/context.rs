@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use super::flow::{Flow, Step, draft_tag};
 use super::services::IdvServices;
+use crate::idv::jobs::job_key::FlowKey;
 use crate::idv::pii::Pii;
 use crate::idv::profile::ProfileState;
 use crate::oidc::request::Ial;
@@ -65,6 +66,11 @@ pub struct Ctx {
 impl Ctx {
     pub fn user(&self) -> &str {
         &self.signed_in.session.user_id
+    }
+
+    /// The key this session's proofing jobs are sealed under (from its cookie's token).
+    pub fn flow_key(&self) -> FlowKey {
+        FlowKey::of_session(&self.signed_in.token)
     }
 
     /// Reads the identity, the flow and the draft, and settles a draft that went missing
@@ -187,7 +193,10 @@ async fn settle(
         }
         None => {
             let restored = match &flow.document_job {
-                Some(job) => idv.jobs.document_result(job, user).await?,
+                Some(job) => {
+                    let flow_key = FlowKey::of_session(&signed_in.token);
+                    idv.jobs.document_result(job, user, &flow_key).await?
+                }
                 None => None,
             };
             match restored {

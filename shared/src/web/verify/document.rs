@@ -242,7 +242,10 @@ async fn upload(
     } else {
         None
     };
-    let job = idv.jobs.submit_document(&user, front, back, selfie).await?;
+    let job = idv
+        .jobs
+        .submit_document(&user, &ctx.flow_key(), front, back, selfie)
+        .await?;
     // The new check replaces whatever the flow held; the latest upload wins.
     let mut flow = ctx.flow.clone();
     let mut saved = false;
@@ -292,7 +295,11 @@ async fn wait(
                 "verify-wait-document-body",
             );
         }
-        JobStatus::Passed => match idv.jobs.document_result(&job, &user).await? {
+        JobStatus::Passed => match idv
+            .jobs
+            .document_result(&job, &user, &ctx.flow_key())
+            .await?
+        {
             Some(mut pii) => {
                 // What the document says; the SSN and phone come from the person.
                 pii.ssn.clear();

@@ -167,6 +167,8 @@ async fn resend(
     idv.limiter.reset(&SIGN_IN_FAILURES, &subject).await?;
     // A limit (IDV-4) is the 429 page, saying when another letter can go.
     let code = idv.letters.request_letter(&user).await?;
-    idv.jobs.enqueue_letter(&user, code.as_str(), &pii).await?;
+    idv.jobs
+        .enqueue_letter(&user, code.as_str(), &pii, &ctx.flow_key())
+        .await?;
     Ok(Redirect::to(&page.href("/verify/letter?sent=1")).into_response())
 }

@@ -20,6 +20,7 @@ use super::flow::{AddressMethod, Flow, Step, seal_personal_key};
 use super::services::IdvServices;
 use crate::idv::duplicates::DuplicateError;
 use crate::idv::error::IdvError;
+use crate::idv::jobs::job_key::FlowKey;
 use crate::idv::letter::LetterError;
 use crate::idv::pii::Pii;
 use crate::ratelimit::{SIGN_IN_FAILURES, compound_subject};
@@ -80,10 +81,13 @@ pub(super) async fn send_letter(
     idv: &IdvServices,
     user_id: &str,
     pii: &Pii,
+    flow: &FlowKey,
 ) -> Result<bool, WebError> {
     match idv.letters.request_letter(user_id).await {
         Ok(code) => {
-            idv.jobs.enqueue_letter(user_id, code.as_str(), pii).await?;
+            idv.jobs
+                .enqueue_letter(user_id, code.as_str(), pii, flow)
+                .await?;
             Ok(true)
         }
         Err(LetterError::TooMany { retry_after_secs }) => {
@@ -177,7 +181,7 @@ async fn submit(
     idv.session_pii
         .keep(&ctx.signed_in.token, &ctx.signed_in.session, &pii)
         .await?;
-    if letter && let Err(e) = send_letter(idv, &user, &pii).await {
+    if letter && let Err(e) = send_letter(idv, &user, &pii, &ctx.flow_key()).await {
         // The letter page offers another letter; the identity waits either way.
         tracing::error!(error = %e, "the letter was not queued");
     }

@@ -270,7 +270,10 @@ async fn submit(
     }
     let user = ctx.user().to_owned();
     idv.limiter.hit(&IDV_RESOLUTION, &user).await?;
-    let job = idv.jobs.enqueue_resolution(&user, &pii).await?;
+    let job = idv
+        .jobs
+        .enqueue_resolution(&user, &pii, &ctx.flow_key())
+        .await?;
     let mut flow = ctx.flow.clone();
     flow.reset_checks();
     flow.resolution_job = Some(job);
