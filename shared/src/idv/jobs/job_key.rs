@@ -24,7 +24,7 @@
 //!   its key HMAC-SHA256(shared secret, `passerelle/proofing-result/v1` | ephemeral |
 //!   recipient), its associated data the job id.
 
-use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, X25519};
+use curve25519_dalek::montgomery::MontgomeryPoint;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
@@ -76,16 +76,14 @@ impl FlowKey {
 
     /// The private key of job `job`'s result: from the flow key, not the job key, so
     /// that what the worker holds (the job key, in the message) opens no result.
-    fn result_private_key(&self, job: &str) -> Option<PrivateKey> {
-        let secret = hmac(self.0.as_slice(), &[RESULT_KEY_LABEL, job.as_bytes()]);
-        PrivateKey::from_private_key(&X25519, secret.as_slice()).ok()
+    fn result_private_key(&self, job: &str) -> Zeroizing<[u8; 32]> {
+        hmac(self.0.as_slice(), &[RESULT_KEY_LABEL, job.as_bytes()])
     }
 
     /// The public key job `job`'s result is sealed to (stored on the job: it opens
     /// nothing).
     pub fn result_public_key(&self, job: &str) -> Option<[u8; PUBLIC_KEY_LEN]> {
-        let public = self.result_private_key(job)?.compute_public_key().ok()?;
-        public.as_ref().try_into().ok()
+        Some(MontgomeryPoint::mul_base_clamped(*self.result_private_key(job)).to_bytes())
     }
 
     /// Opens a result [`seal_result`] sealed for job `job` to its public key.
@@ -97,15 +95,9 @@ impl FlowKey {
         let (ephemeral, rest) = rest.split_at(PUBLIC_KEY_LEN);
         let (nonce, ciphertext) = rest.split_at(aead::NONCE_LEN);
         let nonce: [u8; aead::NONCE_LEN] = nonce.try_into().ok()?;
-        let private = self.result_private_key(job)?;
         let recipient = self.result_public_key(job)?;
-        let key = agreement::agree(
-            &private,
-            UnparsedPublicKey::new(&X25519, ephemeral),
-            (),
-            |shared| Ok(hmac(shared, &[RESULT_LABEL, ephemeral, &recipient])),
-        )
-        .ok()?;
+        let shared = agree(&self.result_private_key(job), ephemeral)?;
+        let key = hmac(shared.as_slice(), &[RESULT_LABEL, ephemeral, &recipient]);
         aead::decrypt(&key, &nonce, job.as_bytes(), ciphertext)
     }
 }
@@ -180,34 +172,34 @@ impl JobKey {
     }
 }
 
+/// X25519 of `secret` and the peer's public key `peer`; `None` when `peer` is not 32
+/// bytes or is a low-order point (the shared secret would be zero, known to anyone).
+fn agree(secret: &[u8; 32], peer: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
+    let peer: [u8; 32] = peer.try_into().ok()?;
+    let shared = Zeroizing::new(MontgomeryPoint(peer).mul_clamped(*secret).to_bytes());
+    (shared.iter().any(|b| *b != 0)).then_some(shared)
+}
+
 /// Seals job `job`'s `result` to `recipient` (the job's [`JobKey::result_public_key`]):
 /// whoever holds only the public key (the worker, the vendor's callback) can seal, only
-/// the job key opens. `None` when `recipient` is not a valid X25519 key.
+/// the flow key opens. `None` when `recipient` is not a valid X25519 key.
 pub fn seal_result(
     random: &dyn Random,
     recipient: &[u8],
     job: &str,
     result: &[u8],
 ) -> Option<Vec<u8>> {
-    let ephemeral_secret = Zeroizing::new(random.array::<32>());
-    let ephemeral = PrivateKey::from_private_key(&X25519, ephemeral_secret.as_slice()).ok()?;
-    let ephemeral_public = ephemeral.compute_public_key().ok()?;
-    let key = agreement::agree(
-        &ephemeral,
-        UnparsedPublicKey::new(&X25519, recipient),
-        (),
-        |shared| {
-            Ok(hmac(
-                shared,
-                &[RESULT_LABEL, ephemeral_public.as_ref(), recipient],
-            ))
-        },
-    )
-    .ok()?;
+    let ephemeral = Zeroizing::new(random.array::<32>());
+    let ephemeral_public = MontgomeryPoint::mul_base_clamped(*ephemeral).to_bytes();
+    let shared = agree(&ephemeral, recipient)?;
+    let key = hmac(
+        shared.as_slice(),
+        &[RESULT_LABEL, ephemeral_public.as_ref(), recipient],
+    );
     let nonce = random.array::<{ aead::NONCE_LEN }>();
     let mut out = Vec::with_capacity(1 + PUBLIC_KEY_LEN + aead::NONCE_LEN + result.len() + 16);
     out.push(FORMAT);
-    out.extend_from_slice(ephemeral_public.as_ref());
+    out.extend_from_slice(&ephemeral_public);
     out.extend_from_slice(&nonce);
     out.extend(aead::encrypt(&key, &nonce, job.as_bytes(), result));
     Some(out)
@@ -265,8 +257,10 @@ mod tests {
         let mut bad = sealed.clone();
         bad[5] ^= 1;
         assert!(key.open_result(JOB, &bad).is_none());
-        // Not a valid recipient: refused, not sealed to nobody
+        // Not a valid recipient (too short, or a low-order point): refused, not sealed to
+        // a key everyone knows
         assert!(seal_result(&OsRandom, &[0u8; 3], JOB, b"x").is_none());
+        assert!(seal_result(&OsRandom, &[0u8; 32], JOB, b"x").is_none());
     }
 
     #[test]
