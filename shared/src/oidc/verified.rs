@@ -9,8 +9,9 @@
 //!    What that leaves an operator: whoever holds the table and the key service can open
 //!    the fingerprint root and so derive the day's code key; with a code in hand they
 //!    could read its claims. They never find one in the table, its backups or the logs;
-//!    they would have to intercept the redirect or the agency's request within those
-//!    5 minutes, where TLS keeps it from them.
+//!    they would have to take it in transit within those 5 minutes (TLS keeps it from the
+//!    network) or deploy code that captures it, a capability that captures everything a
+//!    person types anyway (docs/privacy.md).
 //! 2. At `/token` ([`seal_for_token`]) they are sealed again, under a key derived from
 //!    the new access token: HMAC-SHA256(access token, `passerelle/oidc-claims/v1`) keys
 //!    AES-256-GCM, with a random nonce and, as associated data, the format version, the
