@@ -187,7 +187,8 @@ async fn code(b: &Bench, user: &str) -> String {
         auth_time_ms: b.site.services.clock.now_ms(),
         code_challenge: None,
         verified_at: None,
-        verified: None,
+        claims: None,
+        sealed_by_key_service: None,
     };
     provider.issue_code(&grant)
 }

@@ -74,7 +74,8 @@ fn grant() -> impl Strategy<Value = Grant> {
                 auth_time_ms,
                 code_challenge: challenge,
                 verified_at: None,
-                verified: None,
+                claims: None,
+                sealed_by_key_service: None,
             },
         )
 }

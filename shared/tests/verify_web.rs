@@ -8,6 +8,9 @@
 //! rules (the HTTP mocks live in `infra/local`, out of reach of these tests): SSNs
 //! starting 900/666 pass, a first name containing "Fail" fails, "Time" times out, ID
 //! number 00000000 fails the state check, phone 703-555-5555 cannot be verified.
+//!
+//! The last section plays the operator after an agency sign-in (issue 16): holding the
+//! table and the root keys, they open nothing of the verified claims it stored.
 #![cfg(all(feature = "web", feature = "embedded"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -1619,6 +1622,25 @@ async fn password_at_agency(
 /// What the agency holds after redeeming `code`: the ID token's claims and userinfo.
 async fn redeem(site: &Site, code: &str, verifier: &str) -> (serde_json::Value, serde_json::Value) {
     use base64::Engine;
+    let tokens = exchange(site, code, verifier).await;
+    let payload = tokens["id_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap();
+    let id_token = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let userinfo = userinfo(site, tokens["access_token"].as_str().unwrap()).await;
+    (id_token, userinfo)
+}
+
+/// The tax agency's token response for `code`.
+async fn exchange(site: &Site, code: &str, verifier: &str) -> serde_json::Value {
     let form = serde_urlencoded::to_string([
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -1636,31 +1658,20 @@ async fn redeem(site: &Site, code: &str, verifier: &str) -> (serde_json::Value, 
     let response = site.router.clone().oneshot(req).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let tokens: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    let payload = tokens["id_token"]
-        .as_str()
-        .unwrap()
-        .split('.')
-        .nth(1)
-        .unwrap();
-    let id_token = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Userinfo for the bearer `access_token`.
+async fn userinfo(site: &Site, access_token: &str) -> serde_json::Value {
     let req = Request::builder()
         .uri("/userinfo")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {}", tokens["access_token"].as_str().unwrap()),
-        )
+        .header(header::AUTHORIZATION, format!("Bearer {access_token}"))
         .body(Body::empty())
         .unwrap();
     let response = site.router.clone().oneshot(req).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (id_token, serde_json::from_slice(&bytes).unwrap())
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 /// From the resume step of a verified request to the agency's code: the password opens
@@ -2292,4 +2303,380 @@ async fn given_an_identity_verified_without_a_selfie_when_an_agency_requires_a_f
         page.body
     );
     assert!(page.body.contains("/authorize/not-verified"));
+}
+
+// ---------------------------------------------------------------------------------------
+// What an operator holds after an agency sign-in (issue 16)
+// ---------------------------------------------------------------------------------------
+
+/// The person of the agency sign-in below: values no other text of the site contains.
+const OPERATOR_VIEW: [&str; 5] = [
+    "Zenobiah",
+    "Quintessa",
+    "1979-03-09",
+    "900-11-2233",
+    "900112233",
+];
+
+/// Every item of the site's table as it is stored, read from the database file itself
+/// (as anyone holding the file or a backup of it would): (pk, sk) → its attributes (JSON).
+fn table_rows(site: &Site) -> std::collections::BTreeMap<(String, String), String> {
+    let db = rusqlite::Connection::open(site.data_dir().join("passerelle.db")).unwrap();
+    let mut stmt = db.prepare("SELECT pk, sk, attrs FROM items").unwrap();
+    stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// AES-256-GCM opened without its tag: the keystream (the encryption of zeros under the
+/// same key and nonce; the associated data only feeds the tag) XORed in. What an operator
+/// holding a key does with a ciphertext whose context or record they do not know.
+fn keystream_open(key: &[u8; 32], nonce: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    let ciphertext = sealed.get(..sealed.len().checked_sub(16)?)?;
+    let stream = passerelle::aead::encrypt(key, &nonce, b"", &vec![0; ciphertext.len()]);
+    Some(ciphertext.iter().zip(stream).map(|(c, k)| c ^ k).collect())
+}
+
+/// What an operator holds: the table, the root keys (the key service's unwrap, so every
+/// envelope opens whatever its context) and every key they can derive from both.
+struct Operator {
+    roots: std::collections::BTreeMap<String, [u8; 32]>,
+    /// Every 32-byte key found: the root keys, every data key, every 32-byte opened value
+    /// (the fingerprint root among them) and its subkeys, and what the table holds of
+    /// each access token (its hash) used as the claims key would use the token.
+    keys: Vec<[u8; 32]>,
+}
+
+/// `bytes` and everything inside: JSON strings, base64 of any alphabet, recursively.
+fn unwrapped(bytes: Vec<u8>, depth: u8, out: &mut Vec<Vec<u8>>) {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    if depth > 0 {
+        if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            let mut strings = Vec::new();
+            fn leaves(v: &serde_json::Value, out: &mut Vec<String>) {
+                match v {
+                    serde_json::Value::String(s) => out.push(s.clone()),
+                    serde_json::Value::Array(a) => a.iter().for_each(|v| leaves(v, out)),
+                    serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| {
+                        out.push(k.clone());
+                        leaves(v, out);
+                    }),
+                    _ => {}
+                }
+            }
+            leaves(&json, &mut strings);
+            for s in strings {
+                unwrapped(s.into_bytes(), depth - 1, out);
+            }
+        }
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+                if let Ok(decoded) = engine.decode(text.trim()) {
+                    unwrapped(decoded, depth - 1, out);
+                }
+            }
+        }
+    }
+    out.push(bytes);
+}
+
+/// Every byte string an item holds, its key included.
+fn item_blobs(pk: &str, sk: &str, attrs: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for text in [pk, sk, attrs] {
+        unwrapped(text.as_bytes().to_vec(), 4, &mut out);
+    }
+    out
+}
+
+impl Operator {
+    /// The operator of `site`, holding its table and its root-key file.
+    fn of(site: &Site) -> Operator {
+        use base64::Engine;
+        use hmac::{Hmac, KeyInit, Mac};
+        let file = std::fs::read_to_string(site.data_dir().join("root-keys")).unwrap();
+        let roots: std::collections::BTreeMap<String, [u8; 32]> = file
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(id, b64)| {
+                let key = base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .unwrap();
+                (id.trim().to_owned(), key.try_into().unwrap())
+            })
+            .collect();
+        assert!(!roots.is_empty(), "the root-key file was read");
+        let mut operator = Operator {
+            keys: roots.values().copied().collect(),
+            roots,
+        };
+        let mut found = Vec::new();
+        for ((pk, sk), attrs) in table_rows(site) {
+            for blob in item_blobs(&pk, &sk, &attrs) {
+                if let Some((data_key, opened)) = operator.open_envelope(&blob) {
+                    found.push(data_key);
+                    if let Ok(key) = <[u8; 32]>::try_from(opened.as_slice()) {
+                        found.push(key);
+                    }
+                }
+            }
+            // What the table holds of an access token, used as the token would be.
+            if let Some(hash) = pk.strip_prefix("OIDC_TOKEN#") {
+                let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(hash)
+                    .unwrap_or_default();
+                for secret in [hash.as_bytes(), &decoded] {
+                    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).unwrap();
+                    mac.update(b"passerelle/oidc-claims/v1");
+                    found.push(mac.finalize().into_bytes().into());
+                }
+                found.extend(<[u8; 32]>::try_from(decoded.as_slice()));
+            }
+        }
+        // Each 32-byte value as a fingerprint root: its subkeys (the codes' keys of the
+        // day among them).
+        let day = site.services.clock.now_secs().div_euclid(86_400);
+        let purposes = [
+            "pairwise".to_owned(),
+            format!("oidc-code/{day}"),
+            format!("oidc-code/{}", day - 1),
+            "email".to_owned(),
+            "phone".to_owned(),
+            "ratelimit".to_owned(),
+            "idv-letter".to_owned(),
+        ];
+        for key in found.clone() {
+            let root = passerelle::fingerprint::Fingerprints::from_key(
+                passerelle::keys::SecretKey::from_bytes(key),
+            );
+            found.extend(purposes.iter().map(|p| *root.subkey(p).expose()));
+        }
+        found.sort_unstable();
+        found.dedup();
+        operator.keys.extend(found);
+        operator
+    }
+
+    /// An envelope opened by the root keys, whatever context and record it was sealed
+    /// for: its data key and its plaintext.
+    fn open_envelope(&self, bytes: &[u8]) -> Option<([u8; 32], Vec<u8>)> {
+        let (&version, rest) = bytes.split_first()?;
+        let (&id_len, rest) = rest.split_first()?;
+        let (id, rest) = rest.split_at_checked(usize::from(id_len))?;
+        let root = self.roots.get(std::str::from_utf8(id).ok()?)?;
+        let (len, rest) = rest.split_first_chunk::<2>()?;
+        let (wrapped, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+        if version != 1 || wrapped.len() != 12 + 32 + 16 || rest.len() < 12 + 16 {
+            return None;
+        }
+        let data_key: [u8; 32] = keystream_open(root, &wrapped[..12], &wrapped[12..])?
+            .try_into()
+            .ok()?;
+        let opened = keystream_open(&data_key, &rest[..12], &rest[12..])?;
+        Some((data_key, opened))
+    }
+
+    /// Every value the operator opens from `blobs`: the blobs themselves, each envelope,
+    /// and each blob opened with each key they hold, its nonce at any of the offsets the
+    /// formats use (0; 1 after a version byte; 5 after a code's header).
+    fn open_all(&self, blobs: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for blob in blobs {
+            out.push(blob.clone());
+            if let Some((_, opened)) = self.open_envelope(blob) {
+                unwrapped(opened, 2, &mut out);
+            }
+            for offset in [0, 1, 5] {
+                let Some(nonce) = blob.get(offset..offset + 12) else {
+                    continue;
+                };
+                for key in &self.keys {
+                    if let Some(opened) = keystream_open(key, nonce, &blob[offset + 12..]) {
+                        out.push(opened);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The first of `values` found in any of `opened`, in UTF-8 (as typed, lower and upper
+/// case) or UTF-16 (either byte order).
+fn first_found(opened: &[Vec<u8>], values: &[&str]) -> Option<String> {
+    for value in values {
+        let mut forms = vec![
+            value.as_bytes().to_vec(),
+            value.to_lowercase().into_bytes(),
+            value.to_uppercase().into_bytes(),
+        ];
+        forms.push(value.encode_utf16().flat_map(u16::to_le_bytes).collect());
+        forms.push(value.encode_utf16().flat_map(u16::to_be_bytes).collect());
+        for form in &forms {
+            if opened
+                .iter()
+                .any(|b| b.windows(form.len()).any(|w| w == form.as_slice()))
+            {
+                return Some((*value).to_owned());
+            }
+        }
+    }
+    None
+}
+
+/// The scan covers what the agency sign-in wrote or changed (the token item, the code's
+/// marker, the consent, the session); what the verification itself stored (job results,
+/// uploads) is outside this test. Items written and deleted within the sign-in (the
+/// waiting request) are not seen; none of them holds claims.
+#[tokio::test]
+async fn given_an_agency_sign_in_with_verified_claims_then_nothing_it_stored_opens_them_with_the_key_service()
+ {
+    use openidconnect::PkceCodeChallenge;
+    use passerelle::keys::EncryptionContext;
+    let (site, meter) = support::site_counted_at(1_800_000_000_000);
+    let p = proofing(&site);
+    register_tax(&site).await;
+    // Given Zenobiah, verified by phone, signed in (her session holds her identity),
+    let mut zenobiah = person(OPERATOR_VIEW[0], "D31313131");
+    zenobiah.birthdate = OPERATOR_VIEW[2].into();
+    let (mut b, _, _) = verified(&site, &p, "z.q.verified@example.gov", &zenobiah).await;
+    // on a deployment whose signing keys exist (an agency has fetched them),
+    let oidc = site.state.oidc().await.unwrap();
+    oidc.provider.keys.jwks().await.unwrap();
+    let before = table_rows(&site);
+    meter.take();
+
+    // when the tax agency asks for her verified identity, she allows it, and the agency
+    // redeems the code (in another process: nothing cached) and reads userinfo,
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let asked = b
+        .get(&tax_request(
+            "urn:acr.login.gov:verified",
+            challenge.as_str(),
+        ))
+        .await;
+    assert_eq!(asked.location(), "/authorize/resume", "{}", asked.body);
+    let code = unlock_and_allow(&mut b).await;
+    let at_code = meter.take();
+    let token_process = site.restarted();
+    let tokens = exchange(&token_process, &code, verifier.secret()).await;
+    let access_token = tokens["access_token"].as_str().unwrap().to_owned();
+    let info = userinfo(&token_process, &access_token).await;
+    let at_agency = meter.take();
+
+    // then the agency gets her claims, as before,
+    assert_eq!(info["given_name"], OPERATOR_VIEW[0], "{info}");
+    assert_eq!(info["family_name"], "Quintessa");
+    assert_eq!(info["birthdate"], "1979-03-09");
+    assert_eq!(info["social_security_number"], "900-11-2233");
+    assert_eq!(info["address"]["postal_code"], "22314");
+    // with no key-service call for them: the code's issue seals nothing with the key
+    // service, and the exchange and userinfo open only what a new process opens once (the
+    // fingerprint root, the signing key) and her email address,
+    assert!(
+        !at_code.kms.keys().any(|k| k.starts_with("GenerateDataKey")),
+        "the code's issue seals nothing with the key service: {:?}",
+        at_code.kms
+    );
+    let agency_calls: Vec<&str> = at_agency.kms.keys().map(String::as_str).collect();
+    assert_eq!(
+        agency_calls,
+        [
+            "Decrypt email",
+            "Decrypt fingerprint-key",
+            "Decrypt oidc-signing-key"
+        ],
+        "{:?}",
+        at_agency.kms
+    );
+    assert!(
+        at_agency.kms.values().all(|n| *n == 1),
+        "{:?}",
+        at_agency.kms
+    );
+
+    // and an operator holding the table and the key service's unwrap, opening every
+    // envelope whatever its context and every value with every key they hold or derive,
+    // finds none of her values in what the sign-in stored.
+    let operator = Operator::of(&site);
+    let after = table_rows(&site);
+    let written: Vec<Vec<u8>> = after
+        .iter()
+        .filter(|(key, attrs)| before.get(*key) != Some(*attrs))
+        .flat_map(|((pk, sk), attrs)| item_blobs(pk, sk, attrs))
+        .collect();
+    assert!(
+        after.keys().any(|(pk, _)| pk.starts_with("OIDC_TOKEN#")),
+        "the token item is among what the scan sees"
+    );
+    assert_eq!(
+        first_found(&operator.open_all(&written), &OPERATOR_VIEW),
+        None,
+        "an operator opened an agency's claims"
+    );
+
+    // The scan can find them: with the agency's access token, the claims open where
+    // they are stored,
+    let mut agency = Operator::of(&site);
+    {
+        use hmac::{KeyInit, Mac};
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(access_token.as_bytes()).unwrap();
+        mac.update(b"passerelle/oidc-claims/v1");
+        agency.keys.push(mac.finalize().into_bytes().into());
+    }
+    assert_eq!(
+        first_found(&agency.open_all(&written), &OPERATOR_VIEW).as_deref(),
+        Some(OPERATOR_VIEW[0])
+    );
+    // and the same claims sealed the previous version's way (the key service alone,
+    // inside the grant of a token item), planted in the table, are found by the operator.
+    let user = user_of(&site, &b).await;
+    let mut planted_claims = info.as_object().unwrap().clone();
+    planted_claims.retain(|k, _| !["sub", "iss", "email", "email_verified"].contains(&k.as_str()));
+    let sealed = site
+        .services
+        .envelope
+        .seal(
+            &EncryptionContext::new()
+                .with("purpose", "oidc-verified-claims")
+                .with("client", "urn:gov:test:tax"),
+            &format!("OIDC_CLAIMS#{user}"),
+            &serde_json::to_vec(&planted_claims).unwrap(),
+        )
+        .await
+        .unwrap();
+    {
+        use base64::Engine;
+        let doc = serde_json::json!({
+            "user_id": user,
+            "client_id": "urn:gov:test:tax",
+            "verified": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed),
+        });
+        site.services
+            .store
+            .put(
+                passerelle::store::Item::new(passerelle::store::Key::new(
+                    "OIDC_TOKEN#planted-by-the-test",
+                    "TOKEN",
+                ))
+                .with("doc", doc.to_string()),
+                passerelle::store::Expect::Absent,
+            )
+            .await
+            .unwrap();
+    }
+    let planted: Vec<Vec<u8>> = table_rows(&site)
+        .iter()
+        .filter(|((pk, _), _)| pk == "OIDC_TOKEN#planted-by-the-test")
+        .flat_map(|((pk, sk), attrs)| item_blobs(pk, sk, attrs))
+        .collect();
+    assert_eq!(
+        first_found(&Operator::of(&site).open_all(&planted), &OPERATOR_VIEW).as_deref(),
+        Some(OPERATOR_VIEW[0]),
+        "the operator's scan opens a value sealed by the key service alone"
+    );
 }

@@ -13,6 +13,13 @@
 //! every day keeps each key far below AES-GCM's limit for random nonces (2^32 messages),
 //! and the day in the code says which key opens it. The version and the key id are bound
 //! to the ciphertext as associated data.
+//!
+//! An IAL2 grant carries the verified claims it releases in clear inside this seal
+//! ([`super::verified`]): the code is their only carrier between the authorize step and
+//! `/token`. Whoever holds the table and the key service can open the fingerprint root and
+//! derive any day's key, so a code they held would open to its claims; but no code is
+//! stored or logged (it travels in the redirect to the agency and back in the agency's
+//! `/token` request body), each lives 5 minutes and is redeemed once.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::request::{AalLevel, Acr};
+use super::verified::VerifiedClaims;
 use super::{CODE_SECS, secs};
 use crate::aead::{self, NONCE_LEN, TAG_LEN};
 use crate::fingerprint::Fingerprints;
@@ -45,9 +53,20 @@ pub struct Grant {
     /// `profile:verified_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_at: Option<i64>,
-    /// The verified-identity claims, sealed ([`super::verified`]); IAL2 grants only.
+    /// The verified-identity claims the grant releases; IAL2 grants only. In clear here,
+    /// and safe so only because of where a grant goes ([`super::verified`]): inside a code,
+    /// sealed with AES-256-GCM and never stored; in memory at `/token`, which takes them
+    /// off the grant it stores and keeps them sealed under the access token instead; in
+    /// memory again at userinfo, opened with the presented token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verified: Option<String>,
+    pub claims: Option<VerifiedClaims>,
+    /// What earlier versions put here: the claims sealed by the key service alone
+    /// (`purpose=oidc-verified-claims`), which this version no longer opens. Read, never
+    /// written: a code or token that still carries it is refused (the agency signs the
+    /// person in again) rather than answered without the claims it was granted. Such
+    /// codes and tokens are gone 5 and 15 minutes after the upgrade.
+    #[serde(default, rename = "verified", skip_serializing)]
+    pub sealed_by_key_service: Option<String>,
 }
 
 /// The format of the codes this version issues.
@@ -90,11 +109,29 @@ pub fn seal(root: &Fingerprints, grant: &Grant, now_ms: i64, nonce: [u8; NONCE_L
     };
     // A grant is plain data; serialising it cannot fail.
     let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(&sealed).unwrap_or_default());
+    seal_bytes(root, day, &plaintext, nonce)
+}
+
+/// A code of the grant JSON `grant` as it is, fields this version no longer writes
+/// included: codes of an earlier version, for the tests of how they are received.
+#[cfg(test)]
+pub(crate) fn seal_grant_json(
+    root: &Fingerprints,
+    grant: &serde_json::Value,
+    now_ms: i64,
+    nonce: [u8; NONCE_LEN],
+) -> String {
+    let day = secs(now_ms).div_euclid(SECS_PER_DAY) as u32;
+    let sealed = serde_json::json!({"exp": secs(now_ms) + CODE_SECS, "grant": grant});
+    seal_bytes(root, day, &serde_json::to_vec(&sealed).unwrap(), nonce)
+}
+
+fn seal_bytes(root: &Fingerprints, day: u32, plaintext: &[u8], nonce: [u8; NONCE_LEN]) -> String {
     let mut header = [0u8; HEADER_LEN];
     header[0] = VERSION;
     header[1..].copy_from_slice(&day.to_be_bytes());
     let key = key_for(root, day);
-    let ciphertext = aead::encrypt(key.expose(), &nonce, &associated(&header), &plaintext);
+    let ciphertext = aead::encrypt(key.expose(), &nonce, &associated(&header), plaintext);
     let mut out = Vec::with_capacity(HEADER_LEN + NONCE_LEN + ciphertext.len());
     out.extend_from_slice(&header);
     out.extend_from_slice(&nonce);
@@ -183,7 +220,8 @@ mod tests {
             auth_time_ms: 1,
             code_challenge: None,
             verified_at: None,
-            verified: None,
+            claims: None,
+            sealed_by_key_service: None,
         }
     }
 
@@ -252,5 +290,52 @@ mod tests {
         assert!(!marker.pk.contains(&code));
         assert_eq!(open(&root(7), &code, NOW + 1).unwrap().marker, marker);
         assert_ne!(open(&root(7), &other, NOW).unwrap().marker, marker);
+    }
+
+    #[test]
+    fn given_claims_on_a_grant_then_the_code_carries_them_and_an_earlier_versions_sealed_claims_are_flagged()
+     {
+        use crate::oidc::claims::Scope;
+        // Given an IAL2 grant with the claims it releases,
+        let mut with_claims = grant();
+        let pii = crate::idv::pii::Pii {
+            given_name: "Zenobia".into(),
+            family_name: "Quintessa".into(),
+            birthdate: "1979-03-09".into(),
+            address: crate::idv::pii::Address {
+                line1: "42 Proofing Way".into(),
+                line2: String::new(),
+                city: "Alexandria".into(),
+                state: "VA".into(),
+                zip: "22314".into(),
+            },
+            id_number: "D12121212".into(),
+            id_state: "VA".into(),
+            ssn: "900112233".into(),
+            phone: String::new(),
+            verified_ms: 1,
+        };
+        with_claims.claims = Some(crate::oidc::verified::claims_for(
+            &[Scope::SocialSecurityNumber],
+            &pii,
+        ));
+        // its code opens to them (the code being their only carrier to `/token`),
+        let code = seal(&root(7), &with_claims, NOW, [1; NONCE_LEN]);
+        assert_eq!(open(&root(7), &code, NOW).unwrap().grant, with_claims);
+        assert!(!code.contains("900"), "sealed, not readable in the code");
+        // and a code of the previous version, its claims sealed by the key service alone,
+        // opens flagged as such (`/token` refuses it).
+        let mut old = serde_json::to_value(grant()).unwrap();
+        old["verified"] = "AQID".into();
+        let code = seal_grant_json(&root(7), &old, NOW, [1; NONCE_LEN]);
+        let opened = open(&root(7), &code, NOW).unwrap().grant;
+        assert_eq!(opened.sealed_by_key_service.as_deref(), Some("AQID"));
+        assert!(
+            serde_json::to_value(&opened)
+                .unwrap()
+                .get("verified")
+                .is_none(),
+            "never written again"
+        );
     }
 }

@@ -12,6 +12,8 @@
 //! - [`client_auth`]: `private_key_jwt` assertions (RFC 7523) and PKCE (RFC 7636).
 //! - [`tokens`]: the token exchange, access tokens, ID tokens (OIDC-3, OIDC-4).
 //! - [`claims`]: scopes to claims (OIDC-5) and pairwise subjects (OIDC-6).
+//! - [`verified`]: the verified-identity claims of IAL2 grants, sealed under the access
+//!   token so that only the agency holding it opens them.
 //! - [`consent`]: what each person allowed each agency to receive (OIDC-8).
 //! - [`discovery`]: the provider metadata: only what is really supported.
 //!
@@ -24,7 +26,7 @@
 //! | `CONFIG` | `SIGNING_KEY#<kid>` | sealed PKCS#8 private key, public JWK | while published |
 //! | `OIDC_REQUEST#<id>` | `REQUEST` | a validated authorization request (JSON) | 30 min |
 //! | `OIDC_CODE#<sha256>` | `CODE` | a redeemed code: the token it issued | 5 min after redemption |
-//! | `OIDC_TOKEN#<sha256>` | `TOKEN` | user, client, scopes, ACR, AAL | 15 min |
+//! | `OIDC_TOKEN#<sha256>` | `TOKEN` | user, client, scopes, ACR, AAL; IAL2: the verified claims sealed under the token ([`verified`]) | 15 min |
 //! | `OIDC_JTI#<client>#<sha256>` | `JTI` | a client assertion already used | until its `exp` |
 //! | `USER#<id>` | `CONSENT#<client_id>` | scopes, when, the verification it covered | 1 year |
 

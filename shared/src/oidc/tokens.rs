@@ -16,6 +16,7 @@ use super::jose::Jws;
 use super::pending::PendingRequests;
 use super::request::Params;
 use super::signing::SigningKeys;
+use super::verified;
 use super::{LEEWAY_SECS, OidcError, TOKEN_SECS, hashed, secs};
 use crate::clock::Clock;
 use crate::envelope::Envelope;
@@ -56,6 +57,10 @@ impl From<StoreError> for TokenError {
 fn refuse(error: &'static str, description: &'static str) -> TokenError {
     TokenError::Protocol { error, description }
 }
+
+/// The token item's attribute holding its verified claims, sealed for the token
+/// ([`verified::seal_for_token`]); IAL2 grants only.
+const CLAIMS_ATTR: &str = "claims";
 
 fn token_key(access_token_hash: &str) -> Key {
     Key::new(format!("OIDC_TOKEN#{access_token_hash}"), "TOKEN")
@@ -164,7 +169,7 @@ impl Provider {
         let by_pkce = remember_jti.is_none();
         let now = self.clock.now_ms();
         let Ok(Opened {
-            grant,
+            mut grant,
             marker: used,
         }) = codes::open(&self.fingerprints, code, now)
         else {
@@ -172,6 +177,14 @@ impl Provider {
                 .grant_refused(&remember_jti, "the code is unknown or has expired")
                 .await?);
         };
+        // A code of the previous version, whose claims only the key service opened: this
+        // version cannot release them, and a token without them would not be what was
+        // granted. Only in the 5 minutes after an upgrade.
+        if grant.sealed_by_key_service.is_some() {
+            return Err(self
+                .grant_refused(&remember_jti, "the code is unknown or has expired")
+                .await?);
+        }
         if grant.client_id != agency.client_id {
             return Err(self
                 .grant_refused(&remember_jti, "the code was issued to another client")
@@ -212,7 +225,24 @@ impl Provider {
         }
         let access_token = self.random.token(32);
         let token_hash = hashed(&access_token);
+        // The verified claims leave the grant before it is stored: the item keeps them only
+        // sealed under a key derived from the access token (`verified`), which the store
+        // does not hold (it names the item by the token's SHA-256). Opened by `bearer`.
+        let claims = grant.claims.take().map(|claims| {
+            verified::seal_for_token(
+                &claims,
+                &access_token,
+                &grant.client_id,
+                self.random.array(),
+            )
+        });
         let doc = serde_json::to_string(&grant).map_err(|_| OidcError::Malformed)?;
+        let mut token_item = Item::new(token_key(&token_hash))
+            .with("doc", doc)
+            .expiring_at(secs(now) + TOKEN_SECS);
+        if let Some(sealed) = claims {
+            token_item = token_item.with(CLAIMS_ATTR, sealed);
+        }
         let mut writes = vec![
             // The code's single use: a marker naming the token, absent until now.
             Write::Put(
@@ -221,12 +251,7 @@ impl Provider {
                     .expiring_at(marker_expiry(now)),
                 Expect::Absent,
             ),
-            Write::Put(
-                Item::new(token_key(&token_hash))
-                    .with("doc", doc)
-                    .expiring_at(secs(now) + TOKEN_SECS),
-                Expect::Absent,
-            ),
+            Write::Put(token_item, Expect::Absent),
         ];
         writes.extend(remember_jti);
         match self.store.transact(writes).await {
@@ -384,7 +409,8 @@ impl Provider {
             .map_err(|e| OidcError::Keys(e.to_string()))
     }
 
-    /// What a bearer access token grants, while it is valid.
+    /// What a bearer access token grants, while it is valid, its verified claims opened
+    /// with the token itself (no key-service call).
     pub async fn bearer(&self, access_token: &str) -> Result<Option<Grant>, OidcError> {
         if !crate::random::is_token(access_token, 32) {
             return Ok(None);
@@ -392,9 +418,249 @@ impl Provider {
         let Some(item) = self.store.get(&token_key(&hashed(access_token))).await? else {
             return Ok(None);
         };
-        item.str("doc")
+        let mut grant: Grant = item
+            .str("doc")
             .and_then(|doc| serde_json::from_str(doc).ok())
-            .map(Some)
-            .ok_or(OidcError::Malformed)
+            .ok_or(OidcError::Malformed)?;
+        // A token of the previous version (claims sealed by the key service alone): refused
+        // as expired, so the agency signs the person in again; gone 15 minutes after the
+        // upgrade.
+        if grant.sealed_by_key_service.is_some() {
+            return Ok(None);
+        }
+        if let Some(sealed) = item.str(CLAIMS_ATTR) {
+            // The item is named by this token's hash, so only an altered item fails here.
+            let claims = verified::open_with_token(sealed, access_token, &grant.client_id)
+                .map_err(|_| OidcError::Malformed)?;
+            grant.claims = Some(claims);
+        }
+        Ok(Some(grant))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::oidc::agency::AalSetting;
+    use crate::oidc::claims::Scope;
+    use crate::oidc::jose::Alg;
+    use crate::oidc::request::{AalLevel, Acr, Ial};
+    use crate::oidc::verified::{VerifiedClaims, claims_for};
+
+    const CLIENT: &str = "urn:gov:test:tax";
+    const REDIRECT: &str = "https://tax.example.gov/callback";
+    const VERIFIER: &str = "a-code-verifier-of-at-least-forty-three-characters";
+
+    async fn provider() -> (Provider, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::at_ms(1_800_000_000_000));
+        let services = crate::services::Services::embedded(
+            &crate::config::EmbeddedConfig {
+                data_dir: dir.path().into(),
+                max_receives: 5,
+            },
+            clock.clone(),
+            Arc::new(crate::random::OsRandom),
+        )
+        .unwrap();
+        let provider = Provider::new(
+            "https://id.example.gov",
+            services.store,
+            services.envelope,
+            clock,
+            services.random,
+            Fingerprints::from_key(SecretKey::from_bytes([7; 32])),
+        );
+        provider
+            .agencies
+            .put(&Agency {
+                client_id: CLIENT.into(),
+                name: "Tax Portal".into(),
+                agency_id: "tax".into(),
+                ial: 2,
+                default_aal: AalSetting::Default,
+                keys: vec![],
+                jwks_uri: None,
+                redirect_uris: vec![REDIRECT.into()],
+                post_logout_redirect_uris: vec![],
+                scopes: vec!["email".into(), "social_security_number".into()],
+                pkce: true,
+                id_token_alg: Alg::ES256,
+                push_notification_url: None,
+                failure_to_proof_url: None,
+            })
+            .await
+            .unwrap();
+        (provider, dir)
+    }
+
+    fn claims() -> VerifiedClaims {
+        let pii = crate::idv::pii::Pii {
+            given_name: "Zenobia".into(),
+            family_name: "Quintessa".into(),
+            birthdate: "1979-03-09".into(),
+            address: crate::idv::pii::Address {
+                line1: "42 Proofing Way".into(),
+                line2: String::new(),
+                city: "Alexandria".into(),
+                state: "VA".into(),
+                zip: "22314".into(),
+            },
+            id_number: "D12121212".into(),
+            id_state: "VA".into(),
+            ssn: "900112233".into(),
+            phone: String::new(),
+            verified_ms: 1,
+        };
+        claims_for(&[Scope::Profile, Scope::SocialSecurityNumber], &pii)
+    }
+
+    fn grant(claims: Option<VerifiedClaims>) -> Grant {
+        Grant {
+            user_id: "user-1".into(),
+            client_id: CLIENT.into(),
+            agency_id: "tax".into(),
+            redirect_uri: REDIRECT.into(),
+            scopes: vec!["openid".into(), "social_security_number".into()],
+            nonce: "n".repeat(22),
+            acr: Acr {
+                ial: Ial::Verified,
+                aal: AalLevel::Default,
+            },
+            aal: AalLevel::Aal2,
+            auth_time_ms: 1,
+            code_challenge: Some(URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER))),
+            verified_at: Some(1),
+            claims,
+            sealed_by_key_service: None,
+        }
+    }
+
+    async fn exchange(provider: &Provider, code: &str) -> Result<TokenResponse, TokenError> {
+        provider
+            .exchange(&Params::new(
+                [
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", REDIRECT),
+                    ("client_id", CLIENT),
+                    ("code_verifier", VERIFIER),
+                ]
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            ))
+            .await
+    }
+
+    #[tokio::test]
+    async fn given_an_ial2_code_when_exchanged_then_the_token_item_keeps_its_claims_only_sealed_for_the_token()
+     {
+        // Given a code whose grant carries verified claims,
+        let (provider, _dir) = provider().await;
+        let code = provider.issue_code(&grant(Some(claims())));
+        // when the agency exchanges it,
+        let tokens = exchange(&provider, &code).await.unwrap();
+        // then the stored grant holds none of them, in clear or sealed by the key service,
+        let item = provider
+            .store
+            .get(&token_key(&hashed(&tokens.access_token)))
+            .await
+            .unwrap()
+            .unwrap();
+        let doc = item.str("doc").unwrap();
+        for value in ["Zenobia", "Quintessa", "1979-03-09", "900-11-2233"] {
+            assert!(!doc.contains(value), "{value} in {doc}");
+        }
+        assert!(
+            !doc.contains("claims") && !doc.contains("verified\""),
+            "{doc}"
+        );
+        // the item's sealed claims open with the token alone,
+        let sealed = item.str(CLAIMS_ATTR).unwrap();
+        assert_eq!(
+            verified::open_with_token(sealed, &tokens.access_token, CLIENT),
+            Ok(claims())
+        );
+        // and userinfo's read of the token gives them back.
+        let read = provider
+            .bearer(&tokens.access_token)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.claims, Some(claims()));
+        assert_eq!(read, grant(Some(claims())));
+    }
+
+    #[tokio::test]
+    async fn given_another_tokens_claims_moved_into_a_token_item_then_they_do_not_open() {
+        // Given two tokens of two sign-ins, one with claims,
+        let (provider, _dir) = provider().await;
+        let with = exchange(&provider, &provider.issue_code(&grant(Some(claims()))))
+            .await
+            .unwrap();
+        let without = exchange(&provider, &provider.issue_code(&grant(None)))
+            .await
+            .unwrap();
+        let plain = provider.bearer(&without.access_token).await.unwrap();
+        assert_eq!(plain.unwrap().claims, None);
+        // when someone with write access copies the first token's claims into the second,
+        let sealed = provider
+            .store
+            .get(&token_key(&hashed(&with.access_token)))
+            .await
+            .unwrap()
+            .unwrap()
+            .str(CLAIMS_ATTR)
+            .unwrap()
+            .to_owned();
+        let key = token_key(&hashed(&without.access_token));
+        let item = provider.store.get(&key).await.unwrap().unwrap();
+        provider
+            .store
+            .put(item.with(CLAIMS_ATTR, sealed), Expect::Any)
+            .await
+            .unwrap();
+        // then the second token's userinfo read refuses them rather than release them.
+        assert!(matches!(
+            provider.bearer(&without.access_token).await,
+            Err(OidcError::Malformed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn given_a_code_or_token_of_the_previous_version_then_it_is_refused_not_answered_without_its_claims()
+     {
+        let (provider, _dir) = provider().await;
+        // Given a code whose grant carries claims sealed by the key service alone, as the
+        // previous version made them,
+        let mut old = serde_json::to_value(grant(None)).unwrap();
+        old["verified"] = "AQID".into();
+        let code = codes::seal_grant_json(
+            &provider.fingerprints,
+            &old,
+            provider.clock.now_ms(),
+            [1; 12],
+        );
+        // when the agency exchanges it, it is refused like an expired code,
+        match exchange(&provider, &code).await {
+            Err(TokenError::Protocol { error, .. }) => assert_eq!(error, "invalid_grant"),
+            other => panic!("{other:?}"),
+        }
+        // and a token item of the previous version is unknown to userinfo, so the agency
+        // signs the person in again.
+        let token = provider.random.token(32);
+        provider
+            .store
+            .put(
+                Item::new(token_key(&hashed(&token))).with("doc", old.to_string()),
+                Expect::Absent,
+            )
+            .await
+            .unwrap();
+        assert_eq!(provider.bearer(&token).await.unwrap(), None);
     }
 }

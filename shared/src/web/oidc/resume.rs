@@ -14,6 +14,7 @@ use crate::oidc::claims::Scope;
 use crate::oidc::codes::Grant;
 use crate::oidc::pending::Pending;
 use crate::oidc::request::{AalLevel, AuthorizationRequest, Ial, Prompt, with_query};
+use crate::oidc::verified::VerifiedClaims;
 use crate::session::{Aal, Session, SessionToken};
 use crate::web::cookies;
 use crate::web::error::WebError;
@@ -157,15 +158,16 @@ pub(super) fn clear_authorize_cookie() -> HeaderValue {
 }
 
 /// `verified_at` (seconds) when the request may release it, and the verified claims the
-/// request's scopes release, sealed for the agency (IAL2 requests only; [`decide`] made
-/// sure the session holds the opened identity).
+/// request's scopes release (IAL2 requests only; [`decide`] made sure the session holds
+/// the opened identity). The claims go into the grant in clear, with no key-service call:
+/// the grant is the code, sealed and never stored, and `/token` seals them under the
+/// access token ([`crate::oidc::verified`]).
 async fn verified_claims(
     state: &WebState,
-    agency: &Agency,
     request: &AuthorizationRequest,
     session: &Session,
     headers: &HeaderMap,
-) -> Result<(Option<i64>, Option<String>), WebError> {
+) -> Result<(Option<i64>, Option<VerifiedClaims>), WebError> {
     let scopes = request.scopes();
     let wants_date = scopes
         .iter()
@@ -188,14 +190,7 @@ async fn verified_claims(
         return Err(WebError::Forbidden);
     };
     let claims = crate::oidc::verified::claims_for(&scopes, &pii);
-    let sealed = crate::oidc::verified::seal(
-        &state.services.envelope,
-        &agency.client_id,
-        &session.user_id,
-        &claims,
-    )
-    .await?;
-    Ok((verified_at, Some(sealed)))
+    Ok((verified_at, Some(claims)))
 }
 
 /// Issues the code and sends the person back to the agency.
@@ -207,7 +202,7 @@ pub(super) async fn finish_with_code(
     session: &Session,
     headers: &HeaderMap,
 ) -> Result<Response, WebError> {
-    let (verified_at, verified) = verified_claims(state, agency, request, session, headers).await?;
+    let (verified_at, claims) = verified_claims(state, request, session, headers).await?;
     let grant = Grant {
         user_id: user_id.to_owned(),
         client_id: agency.client_id.clone(),
@@ -220,7 +215,8 @@ pub(super) async fn finish_with_code(
         auth_time_ms: session.created_ms,
         code_challenge: request.code_challenge.clone(),
         verified_at,
-        verified,
+        claims,
+        sealed_by_key_service: None,
     };
     let code = state.oidc().await?.provider.issue_code(&grant);
     let to = with_query(
