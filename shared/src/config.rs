@@ -55,6 +55,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "the DynamoDB table name (aws, required)",
     ),
     (
+        "PASSERELLE_ACCOUNT_KEY_TABLE",
+        "the DynamoDB table of per-account keys, not PASSERELLE_TABLE and without point-in-time recovery: deleting an account deletes its key there (aws, required)",
+    ),
+    (
         "PASSERELLE_KMS_KEY_ID",
         "the KMS key id, ARN or alias that wraps data keys (aws, required)",
     ),
@@ -152,6 +156,8 @@ pub struct EmbeddedConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsConfig {
     pub table: String,
+    /// The key table ([`crate::envelope::AccountKeys`]): never the main table.
+    pub account_key_table: String,
     pub kms_key_id: String,
     /// The HMAC key of [`crate::keys::KeyService::mac`].
     pub kms_mac_key_id: String,
@@ -321,6 +327,10 @@ impl Config {
                     return Err(env.bad("PASSERELLE_SMS_SENDER_ID"));
                 }
                 let table = env.required("PASSERELLE_TABLE")?;
+                let account_key_table = env.required("PASSERELLE_ACCOUNT_KEY_TABLE")?;
+                if account_key_table == table {
+                    return Err(env.bad("PASSERELLE_ACCOUNT_KEY_TABLE"));
+                }
                 let kms_key_id = env.required("PASSERELLE_KMS_KEY_ID")?;
                 let kms_mac_key_id = env.required("PASSERELLE_KMS_MAC_KEY_ID")?;
                 if !is_kms_key_name(&kms_mac_key_id) || kms_mac_key_id == kms_key_id {
@@ -334,6 +344,7 @@ impl Config {
                     env.number("PASSERELLE_PROOFING_MAX_RECEIVES", 4, 1..=1000)?;
                 Backend::Aws(AwsConfig {
                     table,
+                    account_key_table,
                     kms_key_id,
                     kms_mac_key_id,
                     notify_queue_url,
@@ -548,6 +559,7 @@ mod tests {
             ),
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
+            ("PASSERELLE_ACCOUNT_KEY_TABLE", "passerelle-account-keys"),
         ]))
         .unwrap_err();
         assert_eq!(err.variable, "PASSERELLE_KMS_KEY_ID");
@@ -563,6 +575,7 @@ mod tests {
             ),
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
+            ("PASSERELLE_ACCOUNT_KEY_TABLE", "passerelle-account-keys"),
             ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
             ("PASSERELLE_KMS_MAC_KEY_ID", "alias/passerelle-mac"),
             (
@@ -590,6 +603,7 @@ mod tests {
             ),
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
+            ("PASSERELLE_ACCOUNT_KEY_TABLE", "passerelle-account-keys"),
             ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
             (
                 "PASSERELLE_PROOFING_QUEUE_URL",
@@ -634,6 +648,7 @@ mod tests {
             ),
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
+            ("PASSERELLE_ACCOUNT_KEY_TABLE", "passerelle-account-keys"),
             ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
             ("PASSERELLE_KMS_MAC_KEY_ID", "alias/passerelle-mac"),
         ]))

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Backend, Config};
+#[cfg(any(feature = "embedded", feature = "aws"))]
+use crate::envelope::AccountKeys;
 use crate::envelope::{CacheLimits, Envelope};
 use crate::keys::KeyService;
 use crate::notify::{Mailer, SmsSender};
@@ -112,6 +114,15 @@ impl Services {
             detail: e.to_string(),
         })?;
         let db = Db::in_dir(&cfg.data_dir)?;
+        // The key table is a file of its own: a copy of `passerelle.db` never holds it.
+        let account_keys = Arc::new(AccountKeys::new(
+            Arc::new(EmbeddedStore::new(
+                Db::open(&cfg.data_dir.join("account-keys.db"))?,
+                Arc::clone(&clock),
+            )),
+            Arc::clone(&clock),
+            Arc::clone(&random),
+        ));
         let keys: Arc<dyn KeyService> =
             Arc::new(LocalKeyService::open(&cfg.data_dir, Arc::clone(&random))?);
         let store = EmbeddedStore::new(db.clone(), Arc::clone(&clock));
@@ -152,12 +163,15 @@ impl Services {
         );
         Ok(Self {
             store: Arc::new(store.clone()),
-            envelope: Arc::new(Envelope::new(
-                Arc::clone(&keys),
-                Arc::clone(&clock),
-                Arc::clone(&random),
-                CacheLimits::default(),
-            )),
+            envelope: Arc::new(
+                Envelope::new(
+                    Arc::clone(&keys),
+                    Arc::clone(&clock),
+                    Arc::clone(&random),
+                    CacheLimits::default(),
+                )
+                .with_account_keys(account_keys),
+            ),
             keys,
             notify_queue: Arc::new(notify_queue),
             proofing_queue: Arc::new(proofing_queue),
@@ -200,12 +214,23 @@ impl Services {
                 &cfg.table,
                 Arc::clone(&clock),
             )),
-            envelope: Arc::new(Envelope::new(
-                Arc::clone(&keys),
-                Arc::clone(&clock),
-                Arc::clone(&random),
-                CacheLimits::default(),
-            )),
+            envelope: Arc::new(
+                Envelope::new(
+                    Arc::clone(&keys),
+                    Arc::clone(&clock),
+                    Arc::clone(&random),
+                    CacheLimits::default(),
+                )
+                .with_account_keys(Arc::new(AccountKeys::new(
+                    Arc::new(DynamoStore::new(
+                        clients.dynamodb.clone(),
+                        &cfg.account_key_table,
+                        Arc::clone(&clock),
+                    )),
+                    Arc::clone(&clock),
+                    Arc::clone(&random),
+                ))),
+            ),
             keys,
             notify_queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &cfg.notify_queue_url)),
             proofing_queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &cfg.proofing_queue_url)),

@@ -30,6 +30,8 @@ struct World {
     _dir: tempfile::TempDir,
     clock: Arc<ManualClock>,
     store: Arc<dyn Store>,
+    /// The deployment's envelope (its account keys with it).
+    envelope: Arc<Envelope>,
     accounts: Accounts,
 }
 
@@ -50,7 +52,7 @@ async fn world_with(params: HashParams) -> World {
     let envelope = Arc::clone(&services.envelope);
     let accounts = Accounts::new(
         Arc::clone(&store),
-        envelope,
+        Arc::clone(&envelope),
         clock.clone() as Arc<dyn Clock>,
         Arc::new(OsRandom),
         params,
@@ -61,6 +63,7 @@ async fn world_with(params: HashParams) -> World {
         _dir: dir,
         clock,
         store,
+        envelope,
         accounts,
     }
 }
@@ -345,12 +348,7 @@ async fn changed_hash_parameters_rehash_at_the_next_sign_in() {
     };
     let upgraded = Accounts::new(
         Arc::clone(&w.store),
-        Arc::new(Envelope::new(
-            Arc::new(LocalKeyService::open(w._dir.path(), Arc::new(OsRandom)).unwrap()),
-            w.clock.clone() as Arc<dyn Clock>,
-            Arc::new(OsRandom),
-            CacheLimits::default(),
-        )),
+        Arc::clone(&w.envelope),
         w.clock.clone() as Arc<dyn Clock>,
         Arc::new(OsRandom),
         stronger,
@@ -396,12 +394,7 @@ async fn a_hash_from_before_the_pepper_is_peppered_at_the_next_sign_in() {
     let w = world().await;
     let id = registered(&w, "jane@example.gov").await;
     let key = Key::new(format!("USER#{id}"), "ACCOUNT");
-    let envelope = Envelope::new(
-        Arc::new(LocalKeyService::open(w._dir.path(), Arc::new(OsRandom)).unwrap()),
-        w.clock.clone() as Arc<dyn Clock>,
-        Arc::new(OsRandom),
-        CacheLimits::default(),
-    );
+    let envelope = Arc::clone(&w.envelope);
     let context = EncryptionContext::new()
         .with("purpose", "password")
         .with("user", id.clone());

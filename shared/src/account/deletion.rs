@@ -3,6 +3,9 @@
 //! item of its partition (its verified identity too), the claims that reserved its
 //! addresses and its identity's fingerprints (IDV-6), its active session.
 //!
+//! Then the account's key is destroyed (crypto-shredding, [`crate::envelope::AccountKeys`]):
+//! backups of the table, which still hold the deleted items, open nothing of them.
+//!
 //! The order makes an interrupted deletion safe to run again: the account item is gone
 //! before anything else, and an address's claim goes before the address item that names
 //! it, so whatever is left is always found again from the partition.
@@ -49,6 +52,9 @@ impl Accounts {
             Err(e) => return Err(e.into()),
         };
         self.sweep(user_id).await?;
+        // Last, so that a rerun still finds what to sweep: from here on nothing sealed for
+        // the account opens, in the table or in any copy of it.
+        self.envelope.shred(user_id).await?;
         account
             .map(|a| (a, addresses))
             .ok_or(AccountError::AccountNotFound)

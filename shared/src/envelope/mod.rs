@@ -3,7 +3,13 @@
 //! is a path; the associated data binds the ciphertext to its context and record, so a
 //! ciphertext moved elsewhere does not open. A small in-memory cache of unwrapped data
 //! keys keeps the key service off the hot path.
+//!
+//! Format 2 adds the account's key ([`AccountKeys`]) inside: a value sealed for a context
+//! that names a `user` is first sealed under a key derived from that account's key, then
+//! wrapped as in format 1. Opening it needs both the key service (with the purpose's
+//! grant) and the account's key, which deleting the account destroys (crypto-shredding).
 
+mod account_keys;
 mod cache;
 
 use std::sync::Arc;
@@ -12,15 +18,19 @@ use zeroize::Zeroizing;
 
 use crate::aead;
 use crate::clock::Clock;
-use crate::keys::{EncryptionContext, KeyError, KeyService};
+use crate::keys::{EncryptionContext, KeyError, KeyService, SecretKey};
 use crate::random::{Random, RandomExt};
 
+pub use account_keys::AccountKeys;
 pub use cache::CacheLimits;
 use cache::KeyCache;
 
-/// The only format so far. A new format gets a new number; old ones stay readable.
+/// The key service's wrap alone. A new format gets a new number; old ones stay readable.
 pub const FORMAT_V1: u8 = 1;
+/// The account's key inside, the key service's wrap outside.
+pub const FORMAT_V2: u8 = 2;
 const AAD_LABEL: &[u8] = b"passerelle/envelope";
+const ACCOUNT_LAYER_LABEL: &[u8] = b"passerelle/envelope/account-layer/v1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
@@ -32,6 +42,9 @@ pub enum EnvelopeError {
     Rejected,
     #[error(transparent)]
     Keys(KeyError),
+    /// The key table could not be read or written.
+    #[error("the account key table is unavailable: {0}")]
+    AccountKeys(String),
 }
 
 impl From<KeyError> for EnvelopeError {
@@ -48,10 +61,29 @@ pub struct Envelope {
     keys: Arc<dyn KeyService>,
     random: Arc<dyn Random>,
     cache: KeyCache,
+    /// When set, values of an account are sealed in format 2.
+    account_keys: Option<Arc<AccountKeys>>,
+}
+
+/// The account a context seals for, if any.
+fn account_of(context: &EncryptionContext) -> Option<&str> {
+    context.pairs().find(|(k, _)| *k == "user").map(|(_, v)| v)
+}
+
+/// The key of the account layer for `context`: one per account and context, so a value
+/// moved to another context does not open even inside.
+fn account_layer_key(account_key: &SecretKey, context: &EncryptionContext) -> Zeroizing<[u8; 32]> {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(account_key.expose())
+        .unwrap_or_else(|_| <Hmac<sha2::Sha256> as KeyInit>::new(&Default::default()));
+    mac.update(ACCOUNT_LAYER_LABEL);
+    mac.update(&context.canonical());
+    Zeroizing::new(mac.finalize().into_bytes().into())
 }
 
 /// The parsed header of a sealed value.
 struct Header<'a> {
+    version: u8,
     key_id: &'a str,
     wrapped: &'a [u8],
     /// Everything before the nonce, authenticated as associated data.
@@ -62,7 +94,7 @@ struct Header<'a> {
 
 fn parse(sealed: &[u8]) -> Option<Header<'_>> {
     let (&version, rest) = sealed.split_first()?;
-    if version != FORMAT_V1 {
+    if version != FORMAT_V1 && version != FORMAT_V2 {
         return None;
     }
     let (&id_len, rest) = rest.split_first()?;
@@ -76,6 +108,7 @@ fn parse(sealed: &[u8]) -> Option<Header<'_>> {
         return None;
     }
     Some(Header {
+        version,
         key_id,
         wrapped,
         bytes: &sealed[..header_len],
@@ -105,6 +138,27 @@ impl Envelope {
             keys,
             random,
             cache: KeyCache::new(clock, limits),
+            account_keys: None,
+        }
+    }
+
+    /// Seals each account's values under its key too (format 2), kept in `keys`.
+    pub fn with_account_keys(mut self, keys: Arc<AccountKeys>) -> Self {
+        self.account_keys = Some(keys);
+        self
+    }
+
+    /// The account keys, when this envelope uses them.
+    pub fn account_keys(&self) -> Option<&Arc<AccountKeys>> {
+        self.account_keys.as_ref()
+    }
+
+    /// Destroys `user`'s key: every value sealed for the account in format 2 opens for
+    /// nobody from now on, wherever a copy of it is. A no-op without account keys.
+    pub async fn shred(&self, user: &str) -> Result<(), EnvelopeError> {
+        match &self.account_keys {
+            Some(keys) => keys.shred(user).await,
+            None => Ok(()),
         }
     }
 
@@ -113,9 +167,45 @@ impl Envelope {
     }
 
     /// Seals `plaintext` for `record` (for example `USER#u1#password`) under a data key
-    /// bound to `context` (what the key service sees: no PII).
+    /// bound to `context` (what the key service sees: no PII), and, when the context
+    /// names a `user` and account keys are on, under that account's key inside.
     pub async fn seal(
         &self,
+        context: &EncryptionContext,
+        record: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, EnvelopeError> {
+        let (Some(keys), Some(user)) = (&self.account_keys, account_of(context)) else {
+            return self.seal_v1(context, record, plaintext).await;
+        };
+        let account_key = keys.find_or_make(self, user).await?;
+        let layer_key = account_layer_key(&account_key, context);
+        let nonce = self.random.array::<{ aead::NONCE_LEN }>();
+        let mut inner = Zeroizing::new(nonce.to_vec());
+        inner.extend(aead::encrypt(
+            &layer_key,
+            &nonce,
+            record.as_bytes(),
+            plaintext,
+        ));
+        self.seal_format(FORMAT_V2, context, record, &inner).await
+    }
+
+    /// Seals in format 1 (the key service's wrap alone): for what is no account's, and
+    /// the wrap key of the account keys themselves.
+    pub(crate) async fn seal_v1(
+        &self,
+        context: &EncryptionContext,
+        record: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, EnvelopeError> {
+        self.seal_format(FORMAT_V1, context, record, plaintext)
+            .await
+    }
+
+    async fn seal_format(
+        &self,
+        format: u8,
         context: &EncryptionContext,
         record: &str,
         plaintext: &[u8],
@@ -139,7 +229,7 @@ impl Envelope {
                 + plaintext.len()
                 + aead::TAG_LEN,
         );
-        out.push(FORMAT_V1);
+        out.push(format);
         out.push(id_len);
         out.extend_from_slice(id);
         out.extend_from_slice(&wrapped_len.to_be_bytes());
@@ -156,7 +246,8 @@ impl Envelope {
         Ok(out)
     }
 
-    /// Opens what [`Envelope::seal`] made for the same context and record.
+    /// Opens what [`Envelope::seal`] made for the same context and record. A value of a
+    /// deleted account (format 2, its key gone) is [`EnvelopeError::Rejected`].
     pub async fn open(
         &self,
         context: &EncryptionContext,
@@ -164,6 +255,44 @@ impl Envelope {
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
         let header = parse(sealed).ok_or(EnvelopeError::Malformed)?;
+        let outer = self.open_header(&header, context, record).await?;
+        if header.version == FORMAT_V1 {
+            return Ok(outer);
+        }
+        let (Some(keys), Some(user)) = (&self.account_keys, account_of(context)) else {
+            return Err(EnvelopeError::Malformed);
+        };
+        let account_key = keys
+            .find(self, user)
+            .await?
+            .ok_or(EnvelopeError::Rejected)?;
+        let layer_key = account_layer_key(&account_key, context);
+        let (nonce, ciphertext) = outer
+            .split_first_chunk::<{ aead::NONCE_LEN }>()
+            .ok_or(EnvelopeError::Malformed)?;
+        aead::decrypt(&layer_key, nonce, record.as_bytes(), ciphertext)
+            .ok_or(EnvelopeError::Rejected)
+    }
+
+    /// Opens a format-1 value only (the account keys' wrap key).
+    pub(crate) async fn open_v1(
+        &self,
+        context: &EncryptionContext,
+        record: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        let header = parse(sealed)
+            .filter(|h| h.version == FORMAT_V1)
+            .ok_or(EnvelopeError::Malformed)?;
+        self.open_header(&header, context, record).await
+    }
+
+    async fn open_header(
+        &self,
+        header: &Header<'_>,
+        context: &EncryptionContext,
+        record: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
         let key = match self
             .cache
             .opening_key(header.key_id, header.wrapped, context)

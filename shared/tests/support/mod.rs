@@ -81,7 +81,12 @@ pub fn site_counted_at(ms: i64) -> (Site, counting::Meter) {
     let site = site_wrapped_at(
         ms,
         move |inner| Arc::new(CountingKeys { inner, meter: k }) as Arc<dyn KeyService>,
-        move |inner| Arc::new(CountingStore { inner, meter: st }) as Arc<dyn Store>,
+        move |inner| {
+            Arc::new(CountingStore {
+                inner,
+                meter: st.clone(),
+            }) as Arc<dyn Store>
+        },
         move |inner| {
             Arc::new(CountingQueue {
                 inner,
@@ -102,7 +107,12 @@ pub fn site_with_faults_at(ms: i64) -> (Site, passerelle::conformance::faults::F
     let site = site_wrapped_at(
         ms,
         move |inner| Arc::new(FaultyKeys { inner, faults: k }) as Arc<dyn KeyService>,
-        move |inner| Arc::new(FaultyStore { inner, faults: st }) as Arc<dyn Store>,
+        move |inner| {
+            Arc::new(FaultyStore {
+                inner,
+                faults: st.clone(),
+            }) as Arc<dyn Store>
+        },
         move |inner| {
             Arc::new(FaultyQueue {
                 inner,
@@ -113,16 +123,17 @@ pub fn site_with_faults_at(ms: i64) -> (Site, passerelle::conformance::faults::F
     (site, faults)
 }
 
-/// A site on a clock the test moves whose key service, store and both queues are wrapped.
-/// The envelope is rebuilt over the wrapped key service, with a data-key cache of its own,
-/// so every call the wrapper should see reaches it.
+/// A site on a clock the test moves whose key service, stores (the table and the key
+/// table) and both queues are wrapped. The envelope is rebuilt over the wrapped key
+/// service, with a data-key cache of its own, so every call the wrapper should see
+/// reaches it.
 fn site_wrapped_at(
     ms: i64,
     keys: impl FnOnce(Arc<dyn KeyService>) -> Arc<dyn KeyService> + 'static,
-    store: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store> + 'static,
+    store: impl Fn(Arc<dyn Store>) -> Arc<dyn Store> + 'static,
     queue: impl Fn(Arc<dyn Queue>) -> Arc<dyn Queue> + 'static,
 ) -> Site {
-    use passerelle::envelope::{CacheLimits, Envelope};
+    use passerelle::envelope::{AccountKeys, CacheLimits, Envelope};
     let clock = Arc::new(ManualClock::at_ms(ms));
     build_over(
         clock.clone() as Arc<dyn Clock>,
@@ -130,12 +141,20 @@ fn site_wrapped_at(
         SessionPolicy::default(),
         move |mut s| {
             let keys = keys(Arc::clone(&s.keys));
-            s.envelope = Arc::new(Envelope::new(
+            let mut envelope = Envelope::new(
                 Arc::clone(&keys),
                 Arc::clone(&s.clock),
                 Arc::clone(&s.random),
                 CacheLimits::default(),
-            ));
+            );
+            if let Some(account_keys) = s.envelope.account_keys() {
+                envelope = envelope.with_account_keys(Arc::new(AccountKeys::new(
+                    store(Arc::clone(account_keys.store())),
+                    Arc::clone(&s.clock),
+                    Arc::clone(&s.random),
+                )));
+            }
+            s.envelope = Arc::new(envelope);
             s.keys = keys;
             s.store = store(Arc::clone(&s.store));
             s.notify_queue = queue(Arc::clone(&s.notify_queue));
@@ -179,7 +198,7 @@ fn build_over(
 #[cfg(feature = "aws")]
 pub async fn site_on_moto() -> Site {
     use passerelle::aws::AwsClients;
-    use passerelle::envelope::{CacheLimits, Envelope};
+    use passerelle::envelope::{AccountKeys, CacheLimits, Envelope};
     use passerelle::keys::KeyService;
     use passerelle::keys::kms::KmsKeyService;
     use passerelle::queue::sqs::SqsQueue;
@@ -197,6 +216,10 @@ pub async fn site_on_moto() -> Site {
     let clients = AwsClients::for_moto(&url).await;
     let table = unique("site");
     DynamoStore::create_table(&clients.dynamodb, &table)
+        .await
+        .unwrap();
+    let key_table = unique("site-keys");
+    DynamoStore::create_table(&clients.dynamodb, &key_table)
         .await
         .unwrap();
     let key = clients.kms.create_key().send().await.unwrap();
@@ -242,12 +265,23 @@ pub async fn site_on_moto() -> Site {
             &table,
             Arc::clone(&clock),
         )),
-        envelope: Arc::new(Envelope::new(
-            Arc::clone(&keys),
-            Arc::clone(&clock),
-            Arc::clone(&random),
-            CacheLimits::default(),
-        )),
+        envelope: Arc::new(
+            Envelope::new(
+                Arc::clone(&keys),
+                Arc::clone(&clock),
+                Arc::clone(&random),
+                CacheLimits::default(),
+            )
+            .with_account_keys(Arc::new(AccountKeys::new(
+                Arc::new(DynamoStore::new(
+                    clients.dynamodb.clone(),
+                    &key_table,
+                    Arc::clone(&clock),
+                )),
+                Arc::clone(&clock),
+                Arc::clone(&random),
+            ))),
+        ),
         keys,
         notify_queue: Arc::new(notify),
         proofing_queue: Arc::new(proofing),
@@ -279,14 +313,22 @@ impl Site {
     /// The same site as a new process would serve it: the same store, keys, queues and
     /// clock, with every in-process cache (data keys, signing keys, agencies) empty.
     pub fn restarted(&self) -> Site {
-        use passerelle::envelope::{CacheLimits, Envelope};
+        use passerelle::envelope::{AccountKeys, CacheLimits, Envelope};
         let mut services = (*self.services).clone();
-        services.envelope = Arc::new(Envelope::new(
+        let mut envelope = Envelope::new(
             Arc::clone(&services.keys),
             Arc::clone(&services.clock),
             Arc::clone(&services.random),
             CacheLimits::default(),
-        ));
+        );
+        if let Some(account_keys) = services.envelope.account_keys() {
+            envelope = envelope.with_account_keys(Arc::new(AccountKeys::new(
+                Arc::clone(account_keys.store()),
+                Arc::clone(&services.clock),
+                Arc::clone(&services.random),
+            )));
+        }
+        services.envelope = Arc::new(envelope);
         let services = Arc::new(services);
         let state = WebState::new(Arc::clone(&services), PUBLIC_URL, true).with_hash_params(FAST);
         Site {

@@ -1,0 +1,232 @@
+//! Per-account keys, for crypto-shredding: everything the envelope seals for an account
+//! (a context naming a `user`) is also sealed under that account's key, and the key lives
+//! in a store of its own: the **key table** (embedded: `account-keys.db` beside the main
+//! database; AWS: a DynamoDB table without point-in-time recovery). Deleting the account
+//! deletes its key, so no copy of the main table, however old, opens anything of the
+//! account again, even with the key service.
+//!
+//! - An account key is 32 random bytes, sealed under the deployment's **wrap key**
+//!   (AES-256-GCM, associated data naming the account), item `ACCOUNT_KEY#<user>`/`KEY`.
+//! - The wrap key is 32 random bytes sealed by the envelope (context
+//!   `purpose=account-key-wrap`) in the key table's `CONFIG`/`WRAP_KEY`, made on first use
+//!   and opened once per process: an account key costs a read of the key table, never a
+//!   key-service call.
+//! - Who can open an account key: whoever holds the key table **and** the key service
+//!   (the functions, an operator with both), while the account exists. After deletion,
+//!   nobody: the key table keeps no history (its own backups, if an operator makes any, are
+//!   the one place a deleted key survives, for their retention: docs/privacy.md).
+//! - Opened keys are cached in memory for [`CACHE_MS`]; a process that cached a key keeps
+//!   it that long after the account is deleted elsewhere.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
+use zeroize::Zeroizing;
+
+use super::{Envelope, EnvelopeError};
+use crate::aead;
+use crate::clock::Clock;
+use crate::keys::{EncryptionContext, SecretKey};
+use crate::random::{Random, RandomExt};
+use crate::store::{Expect, Item, Key, Store};
+
+/// How long an opened account key stays in memory.
+pub const CACHE_MS: i64 = 5 * 60_000;
+/// The most account keys kept in memory at once.
+const CACHE_CAPACITY: usize = 10_000;
+const FORMAT: u8 = 1;
+
+fn key_of(user: &str) -> Key {
+    Key::new(format!("ACCOUNT_KEY#{user}"), "KEY")
+}
+
+fn wrap_key_item() -> Key {
+    Key::new("CONFIG", "WRAP_KEY")
+}
+
+fn wrap_context() -> EncryptionContext {
+    EncryptionContext::new().with("purpose", "account-key-wrap")
+}
+
+fn associated_data(user: &str) -> Vec<u8> {
+    format!("passerelle/account-key/v1/{user}").into_bytes()
+}
+
+/// The key table and the keys it holds.
+pub struct AccountKeys {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    wrap: OnceCell<SecretKey>,
+    cache: Mutex<HashMap<String, (SecretKey, i64)>>,
+}
+
+impl std::fmt::Debug for AccountKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountKeys")
+            .field("store", &self.store.adapter())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccountKeys {
+    /// Account keys kept in `store`, which must not be the main table (the point is that
+    /// the main table's backups do not hold them).
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, random: Arc<dyn Random>) -> Self {
+        Self {
+            store,
+            clock,
+            random,
+            wrap: OnceCell::new(),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The key table's store (for health checks and tests).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    async fn wrap_key(&self, envelope: &Envelope) -> Result<&SecretKey, EnvelopeError> {
+        self.wrap
+            .get_or_try_init(|| async {
+                let record = "CONFIG#account-key-wrap";
+                if let Some(item) = self.store.get(&wrap_key_item()).await.map_err(store)? {
+                    let sealed = item.bytes("sealed").ok_or(EnvelopeError::Malformed)?;
+                    let opened = envelope.open_v1(&wrap_context(), record, sealed).await?;
+                    return SecretKey::from_slice(&opened).ok_or(EnvelopeError::Malformed);
+                }
+                let fresh = Zeroizing::new(self.random.array::<32>());
+                let sealed = envelope.seal_v1(&wrap_context(), record, &*fresh).await?;
+                let item = Item::new(wrap_key_item()).with("sealed", sealed);
+                match self.store.put(item, Expect::Absent).await {
+                    Ok(_) => Ok(SecretKey::from_bytes(*fresh)),
+                    // Another process made it first: theirs is the one.
+                    Err(e) if e.is_condition_failure() => {
+                        let item = self
+                            .store
+                            .get(&wrap_key_item())
+                            .await
+                            .map_err(store)?
+                            .ok_or(EnvelopeError::Malformed)?;
+                        let sealed = item.bytes("sealed").ok_or(EnvelopeError::Malformed)?;
+                        let opened = envelope.open_v1(&wrap_context(), record, sealed).await?;
+                        SecretKey::from_slice(&opened).ok_or(EnvelopeError::Malformed)
+                    }
+                    Err(e) => Err(store(e)),
+                }
+            })
+            .await
+    }
+
+    fn cached(&self, user: &str) -> Option<SecretKey> {
+        let now = self.clock.now_ms();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        match cache.get(user) {
+            Some((key, since)) if now - since < CACHE_MS => Some(key.clone()),
+            Some(_) => {
+                cache.remove(user);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn keep(&self, user: &str, key: &SecretKey) {
+        let now = self.clock.now_ms();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            cache.retain(|_, (_, since)| now - *since < CACHE_MS);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(user.to_owned(), (key.clone(), now));
+    }
+
+    fn unwrap_key(&self, wrap: &SecretKey, user: &str, item: &Item) -> Option<SecretKey> {
+        let sealed = item.bytes("key")?;
+        let (&format, rest) = sealed.split_first()?;
+        if format != FORMAT || rest.len() < aead::NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = rest.split_at(aead::NONCE_LEN);
+        let nonce: [u8; aead::NONCE_LEN] = nonce.try_into().ok()?;
+        let plain = aead::decrypt(wrap.expose(), &nonce, &associated_data(user), ciphertext)?;
+        SecretKey::from_slice(&plain)
+    }
+
+    /// `user`'s key; `None` when the account has none (never sealed anything, or deleted).
+    pub(super) async fn find(
+        &self,
+        envelope: &Envelope,
+        user: &str,
+    ) -> Result<Option<SecretKey>, EnvelopeError> {
+        if let Some(key) = self.cached(user) {
+            return Ok(Some(key));
+        }
+        let Some(item) = self.store.get(&key_of(user)).await.map_err(store)? else {
+            return Ok(None);
+        };
+        let wrap = self.wrap_key(envelope).await?;
+        let key = self
+            .unwrap_key(wrap, user, &item)
+            .ok_or(EnvelopeError::Malformed)?;
+        self.keep(user, &key);
+        Ok(Some(key))
+    }
+
+    /// `user`'s key, made on first use. Of two processes making it at once, one key wins
+    /// and both use it.
+    pub(super) async fn find_or_make(
+        &self,
+        envelope: &Envelope,
+        user: &str,
+    ) -> Result<SecretKey, EnvelopeError> {
+        if let Some(key) = self.find(envelope, user).await? {
+            return Ok(key);
+        }
+        let wrap = self.wrap_key(envelope).await?;
+        let fresh = SecretKey::from_bytes(self.random.array::<32>());
+        let nonce = self.random.array::<{ aead::NONCE_LEN }>();
+        let mut sealed = vec![FORMAT];
+        sealed.extend_from_slice(&nonce);
+        sealed.extend(aead::encrypt(
+            wrap.expose(),
+            &nonce,
+            &associated_data(user),
+            fresh.expose(),
+        ));
+        let item = Item::new(key_of(user)).with("key", sealed);
+        match self.store.put(item, Expect::Absent).await {
+            Ok(_) => {
+                self.keep(user, &fresh);
+                Ok(fresh)
+            }
+            Err(e) if e.is_condition_failure() => self
+                .find(envelope, user)
+                .await?
+                .ok_or(EnvelopeError::Malformed),
+            Err(e) => Err(store(e)),
+        }
+    }
+
+    /// Deletes `user`'s key: whatever was sealed for the account opens for nobody from
+    /// now on (in this process at once; in others within [`CACHE_MS`]).
+    pub(super) async fn shred(&self, user: &str) -> Result<(), EnvelopeError> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(user);
+        self.store
+            .delete(&key_of(user), Expect::Any)
+            .await
+            .map_err(store)?;
+        Ok(())
+    }
+}
+
+fn store(e: crate::store::StoreError) -> EnvelopeError {
+    EnvelopeError::AccountKeys(e.to_string())
+}
