@@ -125,12 +125,33 @@ async fn serve() {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(stop_signal())
     .await;
+    // Stops the consumers, then scrubs the WAL of what they deleted last.
     workers.shutdown().await;
     if let Err(e) = served {
         exit_with(&format!("the server stopped: {e}"));
     }
+}
+
+/// Ctrl-C, or SIGTERM (what `docker stop`, systemd and `kill` send): either shuts the
+/// stack down cleanly, so its last WAL scrub runs.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGTERM cannot be caught; only Ctrl-C stops cleanly")
+            }
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

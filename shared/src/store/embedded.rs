@@ -25,6 +25,11 @@ impl EmbeddedStore {
         Self { db, clock }
     }
 
+    /// The database this store lives in: the local stack scrubs its WAL ([`Db::scrub`]).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Physically removes expired items (they are already invisible). Returns how many.
     pub async fn purge_expired(&self) -> StoreResult<usize> {
         let now = self.clock.now_secs();
