@@ -49,9 +49,10 @@ const STATEMENTS_CACHED: usize = 64;
 const WAL_CHECKPOINT_PAGES: u32 = 4000;
 
 /// How often the local stack scrubs the WAL while it holds frames ([`Db::scrub`]): the
-/// longest a deleted value stays readable in the files while the stack runs. A timer
-/// rather than a checkpoint after each deletion keeps checkpoints off the request path
-/// (their cost: docs/performance.md, "Deleted data").
+/// longest a deleted value stays readable in the files while the stack runs. A timer,
+/// because a truncating checkpoint after each deletion made a job's put and delete 70–140
+/// times slower (two `fsync`s each), while one a second stayed within the bench's noise
+/// (docs/performance.md, "Deleted data").
 pub const SCRUB_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a scrub waits for readers of older snapshots (another process's long read)
