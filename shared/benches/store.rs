@@ -1,5 +1,7 @@
 //! The embedded SQLite store (a file in a temp dir, WAL mode, as `cargo run` uses it): a
-//! read, a conditional create, a counter, a 10-write transaction and a 100-item page.
+//! read, a conditional create, a counter, a 10-write transaction and a 100-item page; and
+//! what leaving no deleted data in the files costs (`store_deleted`: a job's write and
+//! deletion with `secure_delete` off and on, scrubbed after each deletion or every second).
 //! These are the local adapter's costs; DynamoDB's are network round trips and are not
 //! measured here.
 
@@ -9,7 +11,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use passerelle::clock::SystemClock;
-use passerelle::sqlite::Db;
+use passerelle::sqlite::{Db, SCRUB_EVERY};
 use passerelle::store::embedded::EmbeddedStore;
 use passerelle::store::{Expect, Item, Key, Query, Store, Update, Write};
 
@@ -94,9 +96,75 @@ fn store(c: &mut Criterion) {
     group.finish();
 }
 
+/// A proofing job's input item: its sealed PII (~2 KiB of ciphertext) and its state.
+fn job(key: Key) -> Item {
+    Item::new(key)
+        .with("input", vec![9_u8; 2048])
+        .with("state", "pending")
+        .with("created_ms", 1_763_000_000_000_i64)
+}
+
+/// One job written and deleted, on a database of its own, four ways: SQLite's default
+/// (`secure_delete` off, the baseline), `secure_delete` on (what `Db::open` sets), on and
+/// a truncating checkpoint after every deletion, on and the local stack's scrub every
+/// second in the background.
+fn deleted(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let mut group = c.benchmark_group("store_deleted");
+    group.throughput(Throughput::Elements(1));
+    for (name, secure, scrub_each, scrub_every) in [
+        ("put_delete_secure_delete_off", false, false, false),
+        ("put_delete", true, false, false),
+        ("put_delete_scrub_each", true, true, false),
+        ("put_delete_scrub_every_second", true, false, true),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::in_dir(dir.path()).expect("database");
+        if !secure {
+            rt.block_on(db.sql(|c| c.pragma_update(None, "secure_delete", "OFF")))
+                .expect("secure_delete off");
+        }
+        let scrubber = scrub_every.then(|| {
+            let db = db.clone();
+            rt.spawn(async move {
+                let mut tick = tokio::time::interval(SCRUB_EVERY);
+                loop {
+                    tick.tick().await;
+                    if db.scrub_pending() {
+                        db.scrub().await.expect("scrub");
+                    }
+                }
+            })
+        });
+        let store = EmbeddedStore::new(db.clone(), Arc::new(SystemClock));
+        let mut n = 0_u64;
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| {
+                n += 1;
+                let key = Key::new(format!("PROOFING#{n}"), "JOB");
+                let (store, db) = (&store, &db);
+                async move {
+                    store
+                        .put(job(key.clone()), Expect::Absent)
+                        .await
+                        .expect("put");
+                    store.delete(&key, Expect::Present).await.expect("delete");
+                    if scrub_each {
+                        db.scrub().await.expect("scrub");
+                    }
+                }
+            });
+        });
+        if let Some(task) = scrubber {
+            task.abort();
+        }
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = support::short_runs();
-    targets = store
+    targets = store, deleted
 }
 criterion_main!(benches);

@@ -1,6 +1,12 @@
 //! The embedded database: one SQLite file in WAL mode holding the store, the queue and the
 //! outbox, safe for several processes sharing one data directory (each write is an
 //! IMMEDIATE transaction, so SQLite's file lock decides races between processes).
+//!
+//! Deleted data does not stay in the files: every connection runs with `secure_delete`, so
+//! a page written after a deletion or an overwrite carries zeros where the old content
+//! was, and [`Db::scrub`] (run by the local stack every [`SCRUB_EVERY`] while the WAL holds
+//! anything, and at shutdown) copies those pages into the database file and truncates the
+//! WAL, whose older frames still held the content as it was before.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -41,6 +47,17 @@ const STATEMENTS_CACHED: usize = 64;
 
 /// WAL pages after which a commit checkpoints (SQLite's default is 1,000).
 const WAL_CHECKPOINT_PAGES: u32 = 4000;
+
+/// How often the local stack scrubs the WAL while it holds frames ([`Db::scrub`]): the
+/// longest a deleted value stays readable in the files while the stack runs. A timer,
+/// because a truncating checkpoint after each deletion made a job's put and delete 70–140
+/// times slower (two `fsync`s each), while one a second stayed within the bench's noise
+/// (docs/performance.md, "Deleted data").
+pub const SCRUB_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a scrub waits for readers of older snapshots (another process's long read)
+/// before giving up until the next one: it holds the write connection meanwhile.
+const SCRUB_WAIT: Duration = Duration::from_millis(200);
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS items (
@@ -95,6 +112,13 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err)?;
+        // What a deletion or an overwrite frees is zeroed in the page SQLite writes next,
+        // instead of left in place until the space is reused: the store's items, the queue's
+        // messages and the outbox hold sealed values (job inputs, document images, mail)
+        // that must not outlive their rows. The WAL's older frames are [`Db::scrub`]'s work.
+        // Only the write connection: the read-only one frees nothing.
+        conn.pragma_update(None, "secure_delete", "ON")
             .map_err(err)?;
         // A checkpoint copies every page the WAL holds back into the database file and
         // syncs both; at SQLite's default of every 1,000 pages it ran every ~70 sign-ins
@@ -209,6 +233,51 @@ impl Db {
         })
     }
 
+    /// Whether the WAL holds frames: writes since the last [`Db::scrub`] (from this
+    /// process or another), whose older frames may hold deleted or overwritten content.
+    /// A file-size check, so it costs the hot path nothing.
+    pub fn scrub_pending(&self) -> bool {
+        std::fs::metadata(self.wal_path()).is_ok_and(|m| m.len() > 0)
+    }
+
+    /// The WAL file beside the database.
+    pub fn wal_path(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push("-wal");
+        PathBuf::from(name)
+    }
+
+    /// Leaves no deleted content in the files: a `TRUNCATE` checkpoint copies the latest
+    /// version of every page the WAL holds (zeroed where content was freed, thanks to
+    /// `secure_delete`) into the database file, syncs it, and truncates the WAL to zero
+    /// bytes, so its older frames — the rows as they were before a deletion — are gone.
+    /// `Ok(false)`: a reader of an older snapshot (another process) kept the WAL in use
+    /// for longer than [`SCRUB_WAIT`]; nothing is lost, the next scrub tries again.
+    pub async fn scrub(&self) -> Result<bool, DbError> {
+        let path = Arc::clone(&self.path);
+        self.call(move |conn| -> Result<bool, DbError> {
+            let err = |e: rusqlite::Error| DbError {
+                path: path.display().to_string(),
+                detail: format!("scrubbing the WAL: {e}"),
+            };
+            conn.busy_timeout(SCRUB_WAIT).map_err(err)?;
+            // (busy, frames in the WAL, frames checkpointed); busy = 1 when it could not
+            // finish, and then the WAL was not truncated.
+            let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+            conn.busy_timeout(BUSY_WAIT).map_err(err)?;
+            match done {
+                Ok(busy) => Ok(busy == 0),
+                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                    Ok(false)
+                }
+                Err(e) => Err(err(e)),
+            }
+        })
+        .await?
+    }
+
     pub fn error(&self, detail: String) -> DbError {
         DbError {
             path: self.path.display().to_string(),
@@ -261,6 +330,253 @@ mod tests {
             [],
         )
         .map(|_| ())
+    }
+
+    /// The deleted-data scenarios: values that stand for what the adapters delete, each
+    /// distinctive enough that finding it in a file can only mean it was left there.
+    mod deleted {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use base64::Engine;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+        use super::Db;
+        use crate::clock::{Clock, ManualClock};
+        use crate::queue::Queue;
+        use crate::queue::embedded::EmbeddedQueue;
+        use crate::random::OsRandom;
+        use crate::store::embedded::EmbeddedStore;
+        use crate::store::{Expect, Item, Key, Store, Write};
+
+        /// A job input: the PII a proofing job carries until it is done.
+        const JOB_INPUT: &str = "given=Quintessa family=Marbleworth ssn=900-41-7736";
+        /// Repeated through each chunk of a document image, as its pixels would be.
+        const IMAGE_MARK: &str = "IMG-Xq7Zp-front-of-licence";
+        /// A processed queue message: the job's input travels inside it.
+        const MESSAGE: &str = "job=Vortigern-5512 phone=+15555550123";
+        /// An item that expired and was swept.
+        const EXPIRED: &str = "session-pii Ottoline Brackenbury 1961-04-09";
+        /// A value overwritten by a later version of its item.
+        const OVERWRITTEN: &str = "letter-code Belisande ZX81-QQ07";
+        /// Still stored: the control the scan must find.
+        const KEPT: &str = "kept Hyacinth Fairweather 4417";
+
+        struct World {
+            dir: tempfile::TempDir,
+            db: Db,
+            clock: Arc<ManualClock>,
+            store: EmbeddedStore,
+            queue: EmbeddedQueue,
+        }
+
+        fn world() -> World {
+            let dir = tempfile::tempdir().unwrap();
+            let db = Db::in_dir(dir.path()).unwrap();
+            let clock = Arc::new(ManualClock::at_ms(1_800_000_000_000));
+            let store = EmbeddedStore::new(db.clone(), clock.clone() as Arc<dyn Clock>);
+            let queue = EmbeddedQueue::new(
+                db.clone(),
+                "proofing",
+                None,
+                clock.clone() as Arc<dyn Clock>,
+                Arc::new(OsRandom),
+            );
+            World {
+                dir,
+                db,
+                clock,
+                store,
+                queue,
+            }
+        }
+
+        /// A document image of `kib` KiB: the mark over and over, as pixels fill a chunk
+        /// (large enough for SQLite's overflow pages).
+        fn image(kib: usize) -> Vec<u8> {
+            IMAGE_MARK.bytes().cycle().take(kib * 1024).collect()
+        }
+
+        /// Writes every kind of value the adapters delete, then deletes them through the
+        /// ports as the flows do: the job input with `delete`, the image chunks in one
+        /// transaction, the message by its receipt once processed, the expired item by the
+        /// sweep, the overwritten value by a put of its next version.
+        async fn write_then_delete(w: &World) {
+            let job = Key::new("PROOFING#job1", "INPUT");
+            let kept = Key::new("USER#u1", "PROFILE");
+            let overwritten = Key::new("USER#u1", "LETTER");
+            let chunks: Vec<Key> = (0..3)
+                .map(|i| Key::new("UPLOAD#f1", format!("CHUNK#{i}")))
+                .collect();
+            let now = w.clock.now_secs();
+            let s = &w.store;
+            s.put(
+                Item::new(job.clone()).with("input", JOB_INPUT),
+                Expect::Absent,
+            )
+            .await
+            .unwrap();
+            s.put(Item::new(kept).with("profile", KEPT), Expect::Absent)
+                .await
+                .unwrap();
+            s.put(
+                Item::new(overwritten.clone()).with("code", OVERWRITTEN),
+                Expect::Absent,
+            )
+            .await
+            .unwrap();
+            for key in &chunks {
+                s.put(
+                    Item::new(key.clone()).with("bytes", image(40)),
+                    Expect::Absent,
+                )
+                .await
+                .unwrap();
+            }
+            s.put(
+                Item::new(Key::new("SESSION#s1", "PII"))
+                    .with("pii", EXPIRED)
+                    .expiring_at(now + 60),
+                Expect::Absent,
+            )
+            .await
+            .unwrap();
+            w.queue.send(MESSAGE, Duration::ZERO).await.unwrap();
+
+            s.delete(&job, Expect::Present).await.unwrap();
+            s.transact(
+                chunks
+                    .into_iter()
+                    .map(|k| Write::Delete(k, Expect::Present))
+                    .collect(),
+            )
+            .await
+            .unwrap();
+            let got = w
+                .queue
+                .receive(1, Duration::from_secs(30), Duration::ZERO)
+                .await
+                .unwrap();
+            assert_eq!(got.len(), 1);
+            w.queue.delete(&got[0].receipt).await.unwrap();
+            w.clock.advance_ms(120_000);
+            assert_eq!(s.purge_expired().await.unwrap(), 1);
+            s.put(Item::new(overwritten).with("code", "used"), Expect::Present)
+                .await
+                .unwrap();
+        }
+
+        /// `value` as it may lie in the files: UTF-8, and inside standard or URL-safe base64
+        /// text at each of the three alignments (the store keeps binary attributes as
+        /// standard base64 in its JSON).
+        fn forms(value: &[u8]) -> Vec<Vec<u8>> {
+            let mut forms = vec![value.to_vec()];
+            for start in 0..3 {
+                let shifted = [&vec![0_u8; start][..], value].concat();
+                for text in [STANDARD.encode(&shifted), URL_SAFE_NO_PAD.encode(&shifted)] {
+                    // The characters that depend only on `value`, whatever surrounds it.
+                    let skip = (start * 4).div_ceil(3) + 1;
+                    let inner = text.trim_end_matches('=');
+                    forms.push(inner.as_bytes()[skip..inner.len() - 2].to_vec());
+                }
+            }
+            forms
+        }
+
+        /// Where, in every byte of the database file, its WAL and its shared-memory index,
+        /// any form of `value` lies: `None` when nowhere.
+        fn found_in_files(w: &World, value: &str) -> Option<String> {
+            let mut files = 0;
+            for name in ["passerelle.db", "passerelle.db-wal", "passerelle.db-shm"] {
+                let Ok(bytes) = std::fs::read(w.dir.path().join(name)) else {
+                    continue;
+                };
+                files += 1;
+                for form in forms(value.as_bytes()) {
+                    if bytes
+                        .windows(form.len())
+                        .any(|window| window == form.as_slice())
+                    {
+                        return Some(format!("{name}: {}", String::from_utf8_lossy(&form)));
+                    }
+                }
+            }
+            // The database file at least was read: an empty scan finds nothing.
+            assert!(files >= 1);
+            None
+        }
+
+        const DELETED: [&str; 5] = [JOB_INPUT, IMAGE_MARK, MESSAGE, EXPIRED, OVERWRITTEN];
+
+        #[tokio::test]
+        async fn given_deleted_sealed_data_when_the_wal_is_scrubbed_then_no_file_holds_it() {
+            // Given job inputs, image chunks, a message, an expired and an overwritten
+            // value written and then deleted through the ports,
+            let w = world();
+            write_then_delete(&w).await;
+            assert!(w.db.scrub_pending());
+
+            // when the WAL is scrubbed, as the local stack does every second and at
+            // shutdown,
+            assert!(w.db.scrub().await.unwrap());
+
+            // then no byte of the database, its WAL or its index holds any of them in
+            // UTF-8 or base64, while the item still stored is found where it is (the scan
+            // sees the files' content);
+            for value in DELETED {
+                assert_eq!(found_in_files(&w, value), None, "{value}");
+            }
+            assert!(found_in_files(&w, KEPT).is_some());
+            assert!(!w.db.scrub_pending());
+            assert_eq!(
+                std::fs::metadata(w.db.wal_path()).map(|m| m.len()).ok(),
+                Some(0)
+            );
+
+            // and the store still answers from the scrubbed files.
+            let kept = w.store.get(&Key::new("USER#u1", "PROFILE")).await.unwrap();
+            assert_eq!(kept.unwrap().str("profile"), Some(KEPT));
+        }
+
+        #[tokio::test]
+        async fn given_deleted_data_and_no_scrub_then_the_wal_still_holds_it() {
+            // Given the same deletions, when nothing scrubs the WAL,
+            let w = world();
+            write_then_delete(&w).await;
+
+            // then its older frames still hold what was deleted: the scan finds it, and the
+            // scrub above is what removes it.
+            for value in DELETED {
+                let at = found_in_files(&w, value);
+                assert!(
+                    at.as_deref()
+                        .is_some_and(|at| at.starts_with("passerelle.db-wal")),
+                    "{value}: {at:?}"
+                );
+            }
+        }
+
+        #[tokio::test]
+        async fn given_secure_delete_off_then_a_scrub_leaves_deleted_rows_in_the_database_file() {
+            // Given a connection that frees without zeroing (SQLite's default),
+            let w = world();
+            w.db.sql(|c| c.pragma_update(None, "secure_delete", "OFF"))
+                .await
+                .unwrap();
+            write_then_delete(&w).await;
+
+            // when the WAL is scrubbed,
+            assert!(w.db.scrub().await.unwrap());
+
+            // then the deleted image is still in the database file, in the pages its chunks
+            // freed: the checkpoint alone is not enough, `secure_delete` is what zeroes them.
+            let at = found_in_files(&w, IMAGE_MARK);
+            assert!(
+                at.as_deref()
+                    .is_some_and(|at| at.starts_with("passerelle.db:")),
+                "{at:?}"
+            );
+        }
     }
 
     #[test]

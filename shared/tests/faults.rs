@@ -2,7 +2,11 @@
 //! store, key service and queues, then once per call index and per error kind that call
 //! can answer, on a fresh site, with that one call failing; then the person retries
 //! without faults. After each: no 5xx without a request id, the retry succeeds, and the
-//! whole store holds together.
+//! whole store holds together. A store or key-service fault that clears by itself
+//! (throttled, timed out, unavailable) is answered 503 with `Retry-After`, never 500; one
+//! that does not (access denied, malformed) is a 500, never a "try again shortly". The
+//! agency's code exchange at `/token` runs the same loop, judged by RFC 6749's JSON:
+//! `temporarily_unavailable` (503, `Retry-After`) or `server_error` (500), no detail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // The counts (flows × call indices × kinds) are this test's report.
 #![allow(clippy::print_stdout)]
@@ -11,7 +15,7 @@ mod support;
 
 use http::StatusCode;
 use passerelle::clock::Clock;
-use passerelle::conformance::faults::FaultKind;
+use passerelle::conformance::faults::{Call, FaultKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use support::{Browser, GOOD, Site, base32_decode, between, site_with_faults_at};
@@ -20,6 +24,9 @@ const START_MS: i64 = 1_800_000_000_000;
 const EMAIL: &str = "ada@example.org";
 
 type Step = Result<(), String>;
+
+/// The 5xx answers a flow's browser got: (status, `Retry-After`).
+type Seen = std::sync::Mutex<Vec<(StatusCode, Option<String>)>>;
 
 fn expect(a: &support::Answer, status: StatusCode, what: &str) -> Step {
     if a.status == status {
@@ -104,7 +111,7 @@ async fn add_app(b: &mut Browser<'_>, secret: &mut Option<Vec<u8>>) -> Step {
 }
 
 /// Sign-up: email, confirmation link, password, authentication app.
-async fn sign_up(site: &Site, secret: &mut Option<Vec<u8>>) -> Step {
+async fn sign_up(site: &Site, secret: &mut Option<Vec<u8>>, seen: &Seen) -> Step {
     let mut b = Browser::new(site);
     let r = async {
         expect(&b.get("/sign-up").await, StatusCode::OK, "sign-up page")?;
@@ -122,12 +129,12 @@ async fn sign_up(site: &Site, secret: &mut Option<Vec<u8>>) -> Step {
         add_app(&mut b, secret).await
     }
     .await;
-    check_errors(&b)?;
+    check_errors(&b, seen)?;
     r
 }
 
 /// Sign-in with password and app code; set-up of the app if the account has none yet.
-async fn sign_in(site: &Site, secret: &mut Option<Vec<u8>>) -> Step {
+async fn sign_in(site: &Site, secret: &mut Option<Vec<u8>>, seen: &Seen) -> Step {
     let mut b = Browser::new(site);
     let r = async {
         expect(&b.get("/sign-in").await, StatusCode::OK, "sign-in page")?;
@@ -157,29 +164,69 @@ async fn sign_in(site: &Site, secret: &mut Option<Vec<u8>>) -> Step {
         Ok(())
     }
     .await;
-    check_errors(&b)?;
+    check_errors(&b, seen)?;
     r
 }
 
 /// What a person does after a failure: sign in if the account exists, else sign up again.
 async fn retry(site: &Site, secret: &mut Option<Vec<u8>>) -> Step {
     site.advance(60);
-    match sign_in(site, secret).await {
+    let seen = Seen::default();
+    match sign_in(site, secret, &seen).await {
         Ok(()) => Ok(()),
-        Err(first) => sign_up(site, secret)
+        Err(first) => sign_up(site, secret, &seen)
             .await
             .map_err(|e| format!("sign-in: {first}; sign-up: {e}")),
     }
 }
 
-/// A 5xx page must carry the request id, in the page as well as the header.
-fn check_errors(b: &Browser<'_>) -> Step {
-    for (status, id, body) in &b.server_errors {
+/// A 5xx page must carry the request id, in the page as well as the header; each 5xx is
+/// noted in `seen` for the matrix to judge its status.
+fn check_errors(b: &Browser<'_>, seen: &Seen) -> Step {
+    seen.lock().unwrap().extend(
+        b.server_errors
+            .iter()
+            .map(|(status, _, retry_after, _)| (*status, retry_after.clone())),
+    );
+    for (status, id, _, body) in &b.server_errors {
         let Some(id) = id else {
             return Err(format!("{status} without x-request-id"));
         };
         if !body.contains(id.as_str()) {
             return Err(format!("{status} page does not show its request id"));
+        }
+    }
+    Ok(())
+}
+
+/// What the person must be told about a fault of `kind` at `call`: `Some(503)` for a
+/// store or key-service fault that clears by itself, `Some(500)` for one that does not,
+/// `None` where the matrix does not judge the status (queue faults).
+fn expected_status(call: Call, kind: FaultKind) -> Option<StatusCode> {
+    if !matches!(call, Call::StoreRead | Call::StoreWrite | Call::Keys) {
+        return None;
+    }
+    match kind {
+        FaultKind::Throttled | FaultKind::TimedOut | FaultKind::Unavailable => {
+            Some(StatusCode::SERVICE_UNAVAILABLE)
+        }
+        FaultKind::AccessDenied | FaultKind::Malformed => Some(StatusCode::INTERNAL_SERVER_ERROR),
+        FaultKind::ConditionFailed => None,
+    }
+}
+
+/// Every 5xx the faulted run answered has the status its fault calls for, and a 503 says
+/// when to come back.
+fn check_statuses(seen: &Seen, call: Call, kind: FaultKind) -> Step {
+    let Some(expected) = expected_status(call, kind) else {
+        return Ok(());
+    };
+    for (status, retry_after) in seen.lock().unwrap().iter() {
+        if *status != expected {
+            return Err(format!("answered {status}, expected {expected}"));
+        }
+        if *status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_none() {
+            return Err("503 without Retry-After".into());
         }
     }
     Ok(())
@@ -253,21 +300,25 @@ fn invariants(site: &Site) -> Result<usize, String> {
 struct Tally {
     runs: usize,
     indices: usize,
+    /// 5xx answers the faulted runs gave, each judged by `check_statuses`.
+    answered_5xx: usize,
     failures: Vec<String>,
 }
 
 async fn matrix<F>(name: &str, tally: &mut Tally, setup: bool, flow: F)
 where
-    F: for<'s> Fn(&'s Site, &'s mut Option<Vec<u8>>) -> futures_like::Boxed<'s>,
+    F: for<'s> Fn(&'s Site, &'s mut Option<Vec<u8>>, &'s Seen) -> futures_like::Boxed<'s>,
 {
     // The counting run.
     let (site, faults) = site_with_faults_at(START_MS);
     let mut secret = None;
     if setup {
-        sign_up(&site, &mut secret).await.unwrap();
+        sign_up(&site, &mut secret, &Seen::default()).await.unwrap();
     }
     faults.disarm();
-    flow(&site, &mut secret).await.unwrap();
+    let seen = Seen::default();
+    flow(&site, &mut secret, &seen).await.unwrap();
+    assert!(seen.lock().unwrap().is_empty(), "a 5xx without any fault");
     let calls = faults.calls();
     // The checker sees what the flow wrote (it is not checking an empty store).
     assert_eq!(invariants(&site), Ok(1));
@@ -282,13 +333,18 @@ where
             let (site, faults) = site_with_faults_at(START_MS);
             let mut secret = None;
             if setup {
-                sign_up(&site, &mut secret).await.unwrap();
+                sign_up(&site, &mut secret, &Seen::default()).await.unwrap();
             }
             faults.arm(index, kind);
-            let outcome = flow(&site, &mut secret).await;
+            let seen = Seen::default();
+            let outcome = flow(&site, &mut secret, &seen).await;
             let fired = faults.fired();
             faults.disarm();
             let label = format!("{name} #{index} {call:?} {}", kind.as_str());
+            if let Err(e) = check_statuses(&seen, *call, kind) {
+                tally.failures.push(format!("{label}: {e}"));
+            }
+            tally.answered_5xx += seen.lock().unwrap().len();
             if let Err(e) = &outcome
                 && e.contains("request id")
             {
@@ -320,15 +376,223 @@ async fn every_call_of_sign_up_and_sign_in_can_fail_and_the_person_recovers() {
     let mut tally = Tally {
         runs: 0,
         indices: 0,
+        answered_5xx: 0,
         failures: Vec::new(),
     };
-    matrix("sign-up", &mut tally, false, |s, k| Box::pin(sign_up(s, k))).await;
-    matrix("sign-in", &mut tally, true, |s, k| Box::pin(sign_in(s, k))).await;
+    matrix("sign-up", &mut tally, false, |s, k, seen| {
+        Box::pin(sign_up(s, k, seen))
+    })
+    .await;
+    matrix("sign-in", &mut tally, true, |s, k, seen| {
+        Box::pin(sign_in(s, k, seen))
+    })
+    .await;
     println!(
-        "fault matrix: 2 flows, {} call indices, {} faulted runs (index × applicable kind of {})",
+        "fault matrix: 2 flows, {} call indices, {} faulted runs (index × applicable kind of {}), {} 5xx answers judged",
         tally.indices,
         tally.runs,
-        FaultKind::ALL.len()
+        FaultKind::ALL.len(),
+        tally.answered_5xx
     );
+    // The status checks judged real answers (the faults do reach the person).
+    assert!(tally.answered_5xx > 0);
     assert!(tally.failures.is_empty(), "{:#?}", tally.failures);
+}
+
+const CLIENT: &str = "urn:gov:test:benefits";
+const REDIRECT: &str = "https://benefits.example.gov/callback";
+
+/// Registers the agency (keys by value, `private_key_jwt`); returns its signing key.
+async fn register_agency(site: &Site) -> passerelle::oidc::jose::SigningKey {
+    use passerelle::oidc::agency::{AalSetting, Agency};
+    use passerelle::oidc::jose::{Alg, SigningKey};
+    let key = SigningKey::generate(Alg::RS256, "agency-key-1".into())
+        .unwrap()
+        .0;
+    let agency = Agency {
+        client_id: CLIENT.into(),
+        name: "Benefits Portal".into(),
+        agency_id: "benefits".into(),
+        ial: 1,
+        default_aal: AalSetting::Default,
+        keys: vec![key.public_jwk()],
+        jwks_uri: None,
+        redirect_uris: vec![REDIRECT.into()],
+        post_logout_redirect_uris: vec![],
+        scopes: vec!["email".into()],
+        pkce: false,
+        id_token_alg: Alg::RS256,
+        push_notification_url: None,
+        failure_to_proof_url: None,
+    };
+    let oidc = site.state.oidc().await.unwrap();
+    oidc.provider.agencies.put(&agency).await.unwrap();
+    key
+}
+
+/// A person signs up from the agency's request (email, link, password, app) and allows
+/// it; returns the code the agency receives.
+async fn code_for_agency(site: &Site) -> String {
+    let mut b = Browser::new(site);
+    let query = serde_urlencoded::to_string([
+        ("client_id", CLIENT),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid email"),
+        ("state", "state-of-the-agency-0123456789"),
+        ("nonce", "nonce-of-the-agency-0123456789"),
+    ])
+    .unwrap();
+    b.open(&format!("/authorize?{query}")).await;
+    let confirmed = support::sign_up(&mut b, "", EMAIL, GOOD).await;
+    assert_eq!(confirmed.status, StatusCode::SEE_OTHER);
+    let mut secret = None;
+    add_app(&mut b, &mut secret).await.unwrap();
+    b.open("/authorize/resume").await;
+    let allowed = b.post("/authorize/consent", &[("decision", "allow")]).await;
+    let location = allowed.location();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    let query = location.split_once('?').unwrap().1;
+    let params: BTreeMap<String, String> = serde_urlencoded::from_str(query).unwrap();
+    params["code"].clone()
+}
+
+/// The agency's `private_key_jwt` exchange of `code`: (status, `Retry-After`, body).
+async fn exchange(
+    site: &Site,
+    key: &passerelle::oidc::jose::SigningKey,
+    code: &str,
+) -> (StatusCode, Option<String>, String) {
+    use tower::ServiceExt;
+    let now = site.services.clock.now_ms() / 1000;
+    let assertion = key
+        .sign(
+            "JWT",
+            &serde_json::json!({
+                "iss": CLIENT, "sub": CLIENT, "aud": format!("{}/token", support::PUBLIC_URL),
+                "jti": passerelle::random::RandomExt::token(&passerelle::random::OsRandom, 16),
+                "exp": now + 60, "iat": now,
+            }),
+        )
+        .unwrap();
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", &assertion),
+    ])
+    .unwrap();
+    let req = http::Request::builder()
+        .method(http::Method::POST)
+        .uri("/token")
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(axum::body::Body::from(form))
+        .unwrap();
+    let response = site.router.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (
+        status,
+        retry_after,
+        String::from_utf8(bytes.to_vec()).unwrap(),
+    )
+}
+
+/// What an agency must read in a 5xx from `/token`: the status the fault calls for, RFC
+/// 6749's code for it, `Retry-After` on a 503, and no detail of the fault.
+fn check_token_answer(
+    (status, retry_after, body): &(StatusCode, Option<String>, String),
+    call: Call,
+    kind: FaultKind,
+) -> Step {
+    if !status.is_server_error() {
+        return Ok(());
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(body).map_err(|_| format!("{status} without JSON: {body}"))?;
+    if body.contains("injected") || body.contains("Exception") {
+        return Err(format!("{status} shows the fault's detail: {body}"));
+    }
+    let code = json["error"].as_str().unwrap_or_default();
+    let Some(expected) = expected_status(call, kind) else {
+        return Ok(());
+    };
+    match *status {
+        s if s != expected => Err(format!("answered {s} {code}, expected {expected}")),
+        StatusCode::SERVICE_UNAVAILABLE if code != "temporarily_unavailable" => {
+            Err(format!("503 with error {code}"))
+        }
+        StatusCode::SERVICE_UNAVAILABLE if retry_after.is_none() => {
+            Err("503 without Retry-After".into())
+        }
+        StatusCode::INTERNAL_SERVER_ERROR if code != "server_error" => {
+            Err(format!("500 with error {code}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[tokio::test]
+async fn every_call_of_the_agency_code_exchange_can_fail_and_the_agency_is_told_whether_to_retry() {
+    // The counting run: a person signs up from the agency and allows it; the exchange
+    // alone is counted.
+    let (site, faults) = site_with_faults_at(START_MS);
+    let key = register_agency(&site).await;
+    let code = code_for_agency(&site).await;
+    faults.disarm();
+    let (status, _, body) = exchange(&site, &key, &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let calls = faults.calls();
+    assert!(!calls.is_empty());
+
+    let (mut runs, mut judged, mut failures) = (0, 0, Vec::new());
+    for (index, call) in calls.iter().enumerate() {
+        for kind in FaultKind::ALL {
+            if !call.can_fail_with(kind) {
+                continue;
+            }
+            runs += 1;
+            // Given a code the agency holds, when call `index` of its exchange fails
+            // with `kind`,
+            let (site, faults) = site_with_faults_at(START_MS);
+            let key = register_agency(&site).await;
+            let code = code_for_agency(&site).await;
+            faults.arm(index, kind);
+            let answer = exchange(&site, &key, &code).await;
+            faults.disarm();
+            // then a 5xx says whether to retry, in RFC 6749's words, and nothing more; and
+            // the store still holds together.
+            let label = format!("token #{index} {call:?} {}", kind.as_str());
+            if answer.0.is_server_error() {
+                judged += 1;
+            }
+            if let Err(e) = check_token_answer(&answer, *call, kind) {
+                failures.push(format!("{label}: {e}"));
+            }
+            if let Err(e) = invariants(&site) {
+                failures.push(format!("{label}: {e}"));
+            }
+        }
+    }
+    println!(
+        "token exchange: {} calls, {runs} faulted runs, {judged} 5xx answers judged",
+        calls.len()
+    );
+    assert!(judged > 0);
+    assert!(failures.is_empty(), "{failures:#?}");
 }

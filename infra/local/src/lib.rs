@@ -15,6 +15,7 @@ use passerelle::idv::callback::{CallbackSecrets, Callbacks, DOCUMENT_CALLBACK_PA
 use passerelle::idv::vendors::http::HttpVendors;
 use passerelle::queue::consumer::{JobHandler, consume};
 use passerelle::services::Services;
+use passerelle::sqlite::{Db, SCRUB_EVERY};
 use passerelle::web::account_reset::run_due_resets;
 use passerelle::web::letter_reminders::run_due_letter_reminders;
 use passerelle::web::{WebState, router};
@@ -26,14 +27,50 @@ use tokio::task::JoinHandle;
 pub struct Workers {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The embedded database, scrubbed once more when every worker has stopped.
+    db: Option<Db>,
 }
 
 impl Workers {
-    /// Asks every worker to stop and waits for them.
+    /// Asks every worker to stop, waits for them, then scrubs the embedded database's WAL:
+    /// what the last batches deleted (processed messages, finished jobs) does not stay in
+    /// the files the stack leaves behind.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = t.await;
+        }
+        if let Some(db) = self.db {
+            match db.scrub().await {
+                Ok(true) => {}
+                // Another process still reads the file; its own shutdown scrubs.
+                Ok(false) => tracing::warn!("the WAL was still in use at shutdown; not scrubbed"),
+                Err(e) => tracing::warn!(error = %e, "the WAL scrub at shutdown failed"),
+            }
+        }
+    }
+}
+
+/// Scrubs the embedded database's WAL every `every` while it holds frames, until `stopped`
+/// changes: deleted rows stay readable in the files for at most that long
+/// (`passerelle::sqlite::SCRUB_EVERY`, and docs/performance.md for its cost).
+pub async fn scrub_wal(db: Db, every: Duration, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if !db.scrub_pending() {
+                    continue;
+                }
+                match db.scrub().await {
+                    Ok(true) => {}
+                    // A reader of an older snapshot in another process: the next tick.
+                    Ok(false) => tracing::debug!("WAL in use; scrub deferred"),
+                    Err(e) => tracing::warn!(error = %e, "WAL scrub failed"),
+                }
+            }
+            _ = stopped.changed() => break,
         }
     }
 }
@@ -105,7 +142,7 @@ pub async fn app_with_demo(
 
 /// Starts the queue consumers, the scheduled jobs (the account-reset job and the letter
 /// reminders every [`ACCOUNT_RESET_EVERY`]) and, for the embedded store, the expired-item
-/// sweep.
+/// sweep and the WAL scrub ([`scrub_wal`] every [`SCRUB_EVERY`]).
 pub fn start_workers(config: &Config, services: &Arc<Services>) -> Workers {
     let (stop, stopped) = watch::channel(false);
     let deliverer: Arc<dyn JobHandler> = Arc::new(services.deliverer());
@@ -122,6 +159,10 @@ pub fn start_workers(config: &Config, services: &Arc<Services>) -> Workers {
             stopped.clone(),
         )),
     ];
+    let db = services.local.as_ref().map(|l| l.store.db().clone());
+    if let Some(db) = db.clone() {
+        tasks.push(tokio::spawn(scrub_wal(db, SCRUB_EVERY, stopped.clone())));
+    }
     if let Some(local) = services.local.clone() {
         let mut stopped = stopped;
         tasks.push(tokio::spawn(async move {
@@ -139,7 +180,7 @@ pub fn start_workers(config: &Config, services: &Arc<Services>) -> Workers {
             }
         }));
     }
-    Workers { stop, tasks }
+    Workers { stop, tasks, db }
 }
 
 /// The `proofing-worker` function, in-process: over `PASSERELLE_VENDOR_URL` when set,

@@ -96,6 +96,7 @@ async fn signing_keys(command: Option<&str>) {
 
 async fn serve() {
     let (config, services) = start().await;
+    let stop = stop_signal();
     // The vendors' settings are read again where they are used: stop now on a bad one.
     passerelle::config::VendorConfig::from_env().unwrap_or_else(|e| exit_with(&e));
     let services = Arc::new(services);
@@ -125,12 +126,37 @@ async fn serve() {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(stop)
     .await;
+    // Stops the consumers, then scrubs the WAL of what they deleted last.
     workers.shutdown().await;
     if let Err(e) = served {
         exit_with(&format!("the server stopped: {e}"));
+    }
+}
+
+/// Ctrl-C, or SIGTERM (what `docker stop`, systemd and `kill` send): either shuts the
+/// stack down cleanly, so its last WAL scrub runs. SIGTERM's handler is installed when
+/// this is called, not when the future is first polled: one that arrives while the stack
+/// is still starting is kept and stops it as soon as it serves.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => Some(term),
+        Err(e) => {
+            tracing::warn!(error = %e, "SIGTERM cannot be caught; only Ctrl-C stops cleanly");
+            None
+        }
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

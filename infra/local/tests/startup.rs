@@ -135,3 +135,54 @@ fn rotating_the_root_key_appends_a_new_current_key() {
         "earlier keys stay to open what they sealed"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_stack_cleanly_and_leaves_its_wal_scrubbed() {
+    use std::time::{Duration, Instant};
+    // Given the stack running on a fresh data directory (its start registers the demo
+    // agency: writes in the WAL),
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = stack()
+        .env("PASSERELLE_DATA_DIR", dir.path())
+        .env("PASSERELLE_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the stack starts");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // when it is sent SIGTERM (as `docker stop`, systemd or `kill` do),
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+
+    // then it exits by itself with status 0 (not killed by the signal), after its workers
+    // stopped and its last scrub left the WAL empty.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the stack did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let wal = std::fs::metadata(dir.path().join("passerelle.db-wal")).map(|m| m.len());
+    assert_eq!(wal.unwrap_or(0), 0);
+    assert!(dir.path().join("passerelle.db").exists());
+}

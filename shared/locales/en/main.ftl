@@ -53,7 +53,7 @@ error-rate-limited-body =
        *[other] You’ve made too many attempts. Try again in { $minutes } minutes.
     }
 error-unavailable-title = Service temporarily unavailable
-error-unavailable-body = { -brand } is having trouble right now. Your information is safe. Please try again in a few minutes.
+error-unavailable-body = { -brand } is having trouble right now. Your information is safe. Please try again in a moment.
 error-internal-title = Something went wrong
 error-internal-body = An unexpected error happened on our side. Your information is safe. Please try again; if it keeps happening, come back later.
 

@@ -53,7 +53,7 @@ error-rate-limited-body =
        *[other] Ha hecho demasiados intentos. Vuelva a intentarlo en { $minutes } minutos.
     }
 error-unavailable-title = Servicio no disponible temporalmente
-error-unavailable-body = { -brand } tiene problemas en este momento. Su información está segura. Vuelva a intentarlo en unos minutos.
+error-unavailable-body = { -brand } tiene problemas en este momento. Su información está segura. Vuelva a intentarlo en un momento.
 error-internal-title = Algo salió mal
 error-internal-body = Se produjo un error inesperado de nuestra parte. Su información está segura. Vuelva a intentarlo; si el problema continúa, regrese más tarde.
 

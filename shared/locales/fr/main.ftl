@@ -54,7 +54,7 @@ error-rate-limited-body =
        *[other] Vous avez fait trop de tentatives. Réessayez dans { $minutes } minutes.
     }
 error-unavailable-title = Service momentanément indisponible
-error-unavailable-body = { -brand } rencontre actuellement des difficultés. Vos informations sont en sécurité. Veuillez réessayer dans quelques minutes.
+error-unavailable-body = { -brand } rencontre actuellement des difficultés. Vos informations sont en sécurité. Veuillez réessayer dans un instant.
 error-internal-title = Une erreur est survenue
 error-internal-body = Une erreur inattendue s’est produite de notre côté. Vos informations sont en sécurité. Veuillez réessayer ; si le problème persiste, revenez plus tard.
 

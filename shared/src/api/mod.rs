@@ -20,7 +20,7 @@ use crate::account::password_hash::HashParams;
 use crate::oidc::tokens::Provider;
 use crate::services::Services;
 
-pub use reply::ApiError;
+pub use reply::{ApiError, UNAVAILABLE_RETRY_AFTER_SECS};
 
 /// Largest request body accepted (a token request is well under 4 KiB).
 const MAX_BODY_BYTES: usize = 16 * 1024;

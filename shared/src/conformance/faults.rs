@@ -154,12 +154,11 @@ fn store_error(kind: FaultKind, transaction: bool) -> StoreError {
             StoreError::TransactionCanceled { failed: vec![0] }
         }
         FaultKind::ConditionFailed => StoreError::ConditionFailed,
-        FaultKind::AccessDenied => {
-            StoreError::Unavailable("AccessDeniedException: injected".into())
-        }
+        // errors.rs: a permanent refusal.
+        FaultKind::AccessDenied => StoreError::Failed("AccessDeniedException: injected".into()),
         // convert.rs: an item whose attributes do not decode.
         FaultKind::Malformed => {
-            StoreError::Unavailable("DynamoDB returned an item it cannot decode".into())
+            StoreError::Failed("DynamoDB returned an item it cannot decode".into())
         }
     }
 }
@@ -248,9 +247,9 @@ impl FaultyKeys {
             Decision::Pass => Ok(()),
             Decision::Fail(FaultKind::Throttled) => Err(KeyError::Throttled),
             Decision::Fail(FaultKind::Malformed) => Err(malformed),
-            Decision::Fail(FaultKind::AccessDenied) => Err(KeyError::Unavailable(
-                "AccessDeniedException: injected".into(),
-            )),
+            Decision::Fail(FaultKind::AccessDenied) => {
+                Err(KeyError::Failed("AccessDeniedException: injected".into()))
+            }
             Decision::Fail(_) => Err(KeyError::Unavailable(
                 "KMSInternalException: injected".into(),
             )),
@@ -265,7 +264,7 @@ impl KeyService for FaultyKeys {
     }
 
     async fn generate_data_key(&self, context: &EncryptionContext) -> Result<DataKey, KeyError> {
-        self.check(KeyError::Unavailable(
+        self.check(KeyError::Failed(
             "KMS returned no 256-bit plaintext key".into(),
         ))?;
         self.inner.generate_data_key(context).await
@@ -283,7 +282,7 @@ impl KeyService for FaultyKeys {
     }
 
     async fn mac(&self, purpose: MacPurpose, data: &[u8]) -> Result<[u8; 32], KeyError> {
-        self.check(KeyError::Unavailable("KMS returned no 32-byte MAC".into()))?;
+        self.check(KeyError::Failed("KMS returned no 32-byte MAC".into()))?;
         self.inner.mac(purpose, data).await
     }
 }

@@ -47,6 +47,14 @@ pub enum EnvelopeError {
     AccountKeys(String),
 }
 
+impl EnvelopeError {
+    /// Whether the key service's momentary state caused it ([`KeyError::is_transient`]):
+    /// a malformed or rejected envelope stays broken however often it is retried.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, EnvelopeError::Keys(e) if e.is_transient())
+    }
+}
+
 impl From<KeyError> for EnvelopeError {
     fn from(e: KeyError) -> Self {
         match e {

@@ -62,9 +62,21 @@ where
             KeyError::Rejected
         }
         Some("ThrottlingException" | "LimitExceededException") => KeyError::Throttled,
+        // The role, the key's state or the credentials: retrying does not help.
+        Some(
+            code @ ("AccessDeniedException"
+            | "DisabledException"
+            | "KMSInvalidStateException"
+            | "InvalidKeyUsageException"
+            | "InvalidGrantTokenException"
+            | "UnrecognizedClientException"
+            | "ExpiredTokenException"),
+        ) => KeyError::Failed(format!("{code}: {}", e.message().unwrap_or("no detail"))),
+        // KMSInternalException, DependencyTimeoutException, KeyUnavailableException …
         Some(code) => {
             KeyError::Unavailable(format!("{code}: {}", e.message().unwrap_or("no detail")))
         }
+        // No answer at all: a timeout, a dispatch failure, a lost connection.
         None => KeyError::Unavailable(DisplayErrorContext(&e).to_string()),
     }
 }
@@ -86,18 +98,18 @@ impl KeyService for KmsKeyService {
             .await
             .map_err(kms_error)?;
         let plaintext = secret(out.plaintext.take())
-            .ok_or_else(|| KeyError::Unavailable("KMS returned no 256-bit plaintext key".into()))?;
+            .ok_or_else(|| KeyError::Failed("KMS returned no 256-bit plaintext key".into()))?;
         let wrapped = out
             .ciphertext_blob
             .take()
             .map(Blob::into_inner)
-            .ok_or_else(|| KeyError::Unavailable("KMS returned no wrapped key".into()))?;
+            .ok_or_else(|| KeyError::Failed("KMS returned no wrapped key".into()))?;
         // The ARN, not the alias or id we were configured with, so that unwrapping keeps
         // working after an alias moves to a new key.
         let key_id = out
             .key_id
             .take()
-            .ok_or_else(|| KeyError::Unavailable("KMS returned no key id".into()))?;
+            .ok_or_else(|| KeyError::Failed("KMS returned no key id".into()))?;
         Ok(DataKey {
             key_id,
             plaintext,
@@ -138,7 +150,7 @@ impl KeyService for KmsKeyService {
             .await
             .map_err(|e| match kms_error(e) {
                 // A missing key, or one that is not an HMAC key: the configuration.
-                KeyError::Rejected => KeyError::Unavailable(format!(
+                KeyError::Rejected => KeyError::Failed(format!(
                     "the MAC key {} (PASSERELLE_KMS_MAC_KEY_ID) is missing or not an HMAC_256 key",
                     self.mac_key_id
                 )),
@@ -147,6 +159,6 @@ impl KeyService for KmsKeyService {
         out.mac
             .map(Blob::into_inner)
             .and_then(|m| <[u8; 32]>::try_from(m.as_slice()).ok())
-            .ok_or_else(|| KeyError::Unavailable("KMS returned no 32-byte MAC".into()))
+            .ok_or_else(|| KeyError::Failed("KMS returned no 32-byte MAC".into()))
     }
 }

@@ -120,10 +120,10 @@ impl LocalKeyService {
         let keys = self
             .keys
             .read()
-            .map_err(|e| KeyError::Unavailable(e.to_string()))?;
+            .map_err(|e| KeyError::Failed(e.to_string()))?;
         keys.last()
             .cloned()
-            .ok_or_else(|| KeyError::Unavailable("no root key".into()))
+            .ok_or_else(|| KeyError::Failed("no root key".into()))
     }
 }
 
@@ -250,7 +250,7 @@ impl KeyService for LocalKeyService {
     async fn mac(&self, purpose: MacPurpose, data: &[u8]) -> Result<[u8; 32], KeyError> {
         let message = mac_message(purpose, data).ok_or(KeyError::TooLong)?;
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.mac_key.expose())
-            .map_err(|_| KeyError::Unavailable("the MAC key is unusable".into()))?;
+            .map_err(|_| KeyError::Failed("the MAC key is unusable".into()))?;
         mac.update(&message);
         Ok(mac.finalize().into_bytes().into())
     }

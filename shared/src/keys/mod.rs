@@ -153,9 +153,24 @@ pub enum KeyError {
     /// A MAC message longer than [`MAC_MESSAGE_MAX`]: a bug of the caller.
     #[error("the message to MAC is longer than {MAC_MESSAGE_MAX} bytes")]
     TooLong,
-    /// The service failed; the detail is for logs only.
+    /// The service failed for now (an internal error, a timeout, a lost connection):
+    /// retrying later may succeed. The detail is for logs only.
     #[error("the key service is unavailable: {0}")]
     Unavailable(String),
+    /// The service refused in a way retrying does not change (access denied, a disabled
+    /// or misconfigured key), or answered without what the call needs. The detail is for
+    /// logs only.
+    #[error("the key service failed: {0}")]
+    Failed(String),
+}
+
+impl KeyError {
+    /// Whether the failure is the key service's momentary state (throttled, timed out,
+    /// unavailable): the person is told to retry shortly (503), not that something is
+    /// broken (500).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, KeyError::Throttled | KeyError::Unavailable(_))
+    }
 }
 
 #[async_trait]

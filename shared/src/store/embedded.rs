@@ -25,6 +25,11 @@ impl EmbeddedStore {
         Self { db, clock }
     }
 
+    /// The database this store lives in: the local stack scrubs its WAL ([`Db::scrub`]).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// Physically removes expired items (they are already invisible). Returns how many.
     pub async fn purge_expired(&self) -> StoreResult<usize> {
         let now = self.clock.now_secs();
@@ -98,7 +103,7 @@ fn attrs_to_json(attrs: &BTreeMap<String, Value>) -> String {
 }
 
 fn attrs_from_json(text: &str) -> StoreResult<BTreeMap<String, Value>> {
-    let corrupt = || StoreError::Unavailable("corrupt item attributes".into());
+    let corrupt = || StoreError::Failed("corrupt item attributes".into());
     let map: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(text).map_err(|_| corrupt())?;
     map.into_iter()

@@ -65,12 +65,25 @@ pub enum StoreError {
     /// Too many requests for the backend right now; safe to retry later.
     #[error("the store is throttling requests")]
     Throttled,
-    /// The backend failed. The detail is for logs, never for responses.
+    /// The backend failed for now (an internal error, a timeout, a lost connection, a busy
+    /// lock): retrying later may succeed. The detail is for logs, never for responses.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// The backend refused in a way retrying does not change: access denied, a missing
+    /// table, an answer this store cannot decode. The detail is for logs, never for
+    /// responses.
+    #[error("the store failed: {0}")]
+    Failed(String),
 }
 
 impl StoreError {
+    /// Whether the failure is the backend's momentary state (throttled, timed out,
+    /// unavailable), so the person or the agency should be told to retry shortly (503)
+    /// rather than that something is broken (500).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Throttled | StoreError::Unavailable(_))
+    }
+
     pub fn is_condition_failure(&self) -> bool {
         matches!(
             self,

@@ -3,6 +3,11 @@
 //! the language, the nonce and whether the caller wants JSON) turns it into a localized
 //! page or `{"error", "error_description"}`. Details never reach a body: server errors
 //! log them, and they must not hold personal data.
+//!
+//! A dependency's failure is answered by what it means for the person: the store or the
+//! key service throttling, timing out or unavailable is a 503 with `Retry-After` ("try
+//! again in a moment"); a refusal that retrying does not change (access denied, a
+//! malformed answer or record) is a 500. Both pages show the request id.
 
 use std::borrow::Cow;
 
@@ -42,12 +47,27 @@ pub enum WebError {
         error: &'static str,
         description: Cow<'static, str>,
     },
-    /// A dependency is down or throttling; worth retrying. The detail is logged only.
+    /// A dependency is down, throttling or timed out; worth retrying shortly (503 with
+    /// `Retry-After: UNAVAILABLE_RETRY_AFTER_SECS`). The detail is logged only.
     #[error("unavailable: {0}")]
     Unavailable(String),
     /// A bug or an unexpected failure. The detail is logged only.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+pub use crate::api::UNAVAILABLE_RETRY_AFTER_SECS;
+
+impl WebError {
+    /// A dependency's failure: its momentary state (`transient`) is worth a retry shortly,
+    /// anything else is ours to fix.
+    pub fn dependency(transient: bool, detail: String) -> Self {
+        if transient {
+            WebError::Unavailable(detail)
+        } else {
+            WebError::Internal(detail)
+        }
+    }
 }
 
 impl From<askama::Error> for WebError {
@@ -58,12 +78,43 @@ impl From<askama::Error> for WebError {
 
 impl From<crate::store::StoreError> for WebError {
     fn from(e: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
+        WebError::dependency(e.is_transient(), format!("store: {e}"))
+    }
+}
+
+impl From<crate::keys::KeyError> for WebError {
+    fn from(e: crate::keys::KeyError) -> Self {
+        WebError::dependency(e.is_transient(), format!("key service: {e}"))
+    }
+}
+
+/// Sealing or opening failed: the key service's momentary state is a 503; a malformed or
+/// rejected envelope is a 500.
+impl From<crate::envelope::EnvelopeError> for WebError {
+    fn from(e: crate::envelope::EnvelopeError) -> Self {
+        WebError::dependency(e.is_transient(), format!("sealing: {e}"))
+    }
+}
+
+impl From<crate::account::password_hash::PasswordHashError> for WebError {
+    fn from(e: crate::account::password_hash::PasswordHashError) -> Self {
+        use crate::account::password_hash::PasswordHashError;
         match e {
-            StoreError::Throttled | StoreError::Unavailable(_) => {
-                WebError::Unavailable(format!("store: {e}"))
-            }
-            _ => WebError::Internal(format!("store: {e}")),
+            PasswordHashError::Envelope(e) => e.into(),
+            // The pepper is a key-service MAC.
+            PasswordHashError::Pepper(e) => e.into(),
+            other => WebError::Internal(format!("password hash: {other}")),
+        }
+    }
+}
+
+impl From<crate::fingerprint::FingerprintError> for WebError {
+    fn from(e: crate::fingerprint::FingerprintError) -> Self {
+        use crate::fingerprint::FingerprintError;
+        match e {
+            FingerprintError::Store(e) => e.into(),
+            FingerprintError::Sealing(e) => e.into(),
+            FingerprintError::Malformed => WebError::Internal(format!("fingerprint: {e}")),
         }
     }
 }
@@ -94,6 +145,10 @@ impl From<crate::account::accounts::AccountError> for WebError {
         use crate::account::accounts::AccountError;
         match e {
             AccountError::Store(e) => e.into(),
+            AccountError::Sealing(e) => e.into(),
+            AccountError::Hash(e) => e.into(),
+            AccountError::Fingerprint(e) => e.into(),
+            AccountError::Identity(e) => e.into(),
             AccountError::Email(_)
             | AccountError::Password(_)
             | AccountError::InvalidCredentials
@@ -111,6 +166,7 @@ impl From<crate::mfa::MfaError> for WebError {
         use crate::mfa::MfaError;
         match e {
             MfaError::Store(e) => e.into(),
+            MfaError::Sealing(e) => e.into(),
             MfaError::NotFound => WebError::NotFound,
             other => WebError::Internal(format!("factors: {other}")),
         }
@@ -122,7 +178,7 @@ impl From<crate::session::remember::RememberError> for WebError {
         use crate::session::remember::RememberError;
         match e {
             RememberError::Store(e) => e.into(),
-            RememberError::Sealing(e) => WebError::Internal(format!("remember: {e}")),
+            RememberError::Sealing(e) => e.into(),
         }
     }
 }
@@ -131,6 +187,7 @@ impl From<crate::oidc::OidcError> for WebError {
     fn from(e: crate::oidc::OidcError) -> Self {
         match e {
             crate::oidc::OidcError::Store(e) => e.into(),
+            crate::oidc::OidcError::Sealing(e) => e.into(),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -138,13 +195,23 @@ impl From<crate::oidc::OidcError> for WebError {
 
 impl From<crate::session::SessionError> for WebError {
     fn from(e: crate::session::SessionError) -> Self {
-        WebError::Internal(format!("sessions: {e}"))
+        match e {
+            crate::session::SessionError::Store(e) => e.into(),
+            other => WebError::Internal(format!("sessions: {other}")),
+        }
     }
 }
 
+/// Queuing a mail or text: the queue failing is worth a retry; sealing it follows the key
+/// service's error.
 impl From<crate::notify::job::JobError> for WebError {
     fn from(e: crate::notify::job::JobError) -> Self {
-        WebError::Unavailable(format!("notify job: {e}"))
+        use crate::notify::job::JobError;
+        match e {
+            JobError::Sealing(e) => e.into(),
+            JobError::Malformed => WebError::Internal(format!("notify job: {e}")),
+            other => WebError::Unavailable(format!("notify job: {other}")),
+        }
     }
 }
 
@@ -287,13 +354,16 @@ impl WebError {
                     ..page
                 }
             }
-            WebError::Unavailable(_) => PublicError::new(
-                S::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "The service is temporarily unavailable; retry later.",
-                "error-unavailable-title",
-                "error-unavailable-body",
-            ),
+            WebError::Unavailable(_) => PublicError {
+                retry_after_secs: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                ..PublicError::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "The service is temporarily unavailable; retry shortly.",
+                    "error-unavailable-title",
+                    "error-unavailable-body",
+                )
+            },
             WebError::Internal(_) => PublicError::new(
                 S::INTERNAL_SERVER_ERROR,
                 "server_error",

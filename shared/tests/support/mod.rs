@@ -428,8 +428,8 @@ pub struct Browser<'a> {
     /// Headers it adds to every request (what a client may claim: `X-Forwarded-For`,
     /// CDN viewer headers …).
     pub extra_headers: Vec<(&'static str, String)>,
-    /// Every 5xx answer it got: (status, `x-request-id` header, body).
-    pub server_errors: Vec<(StatusCode, Option<String>, String)>,
+    /// Every 5xx answer it got: (status, `x-request-id` header, `Retry-After` header, body).
+    pub server_errors: Vec<(StatusCode, Option<String>, Option<String>, String)>,
 }
 
 impl<'a> Browser<'a> {
@@ -491,11 +491,15 @@ impl<'a> Browser<'a> {
             self.csrf = Some(rest[..rest.find('"').unwrap()].to_owned());
         }
         if status.is_server_error() {
-            let id = headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            self.server_errors.push((status, id, body.clone()));
+            let header = |name| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let (id, retry_after) = (header("x-request-id"), header("retry-after"));
+            self.server_errors
+                .push((status, id, retry_after, body.clone()));
         }
         Answer {
             status,

@@ -202,11 +202,14 @@ impl Stack {
         }
     }
 
-    pub async fn stop(mut self) {
+    /// Stops the workers (their shutdown included) and the server; hands back the data
+    /// directory, for a test that reads what the stack left in it.
+    pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(w) = self.workers.take() {
             w.shutdown().await;
         }
         self.server.abort();
+        self.dir
     }
 
     /// The newest mail to `to` in the outbox, waiting for the in-process worker.

@@ -28,8 +28,6 @@
 //! callback), `created_ms`, `updated_ms`, `finished_ms`.
 
 pub mod job_key;
-#[cfg(all(test, feature = "embedded"))]
-mod operator_view;
 pub mod worker;
 
 use std::sync::Arc;
@@ -781,6 +779,9 @@ impl Jobs {
         Ok(true)
     }
 }
+
+#[cfg(all(test, feature = "embedded"))]
+mod operator_view;
 
 #[cfg(all(test, feature = "embedded"))]
 pub(crate) mod tests {

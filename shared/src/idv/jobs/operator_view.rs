@@ -19,7 +19,6 @@ use crate::idv::vendors::{
     AddressVendor, DocumentImages, DocumentVendor, LetterVendor, ResolutionVendor, StateIdVendor,
     VendorError, Vendors, Verdict,
 };
-use crate::keys::EncryptionContext;
 use crate::queue::consumer::Outcome;
 use crate::services::Services;
 use crate::store::Query;
@@ -84,12 +83,7 @@ async fn operator_opens(s: &Services, dir: &std::path::Path, jobs: &[&str]) -> V
         }
     }
     for job in jobs {
-        let contexts = [
-            context(job),
-            EncryptionContext::new()
-                .with("purpose", "document-image")
-                .with("job", *job),
-        ];
+        let contexts = [context(job)];
         for partition in [format!("PROOFING#{job}"), format!("UPLOAD#{job}")] {
             let items = s.store.query(&Query::partition(partition)).await.unwrap();
             for item in &items.items {

@@ -36,7 +36,7 @@ pub(super) fn to_attr(value: &Value) -> AttributeValue {
 
 /// Names only the attribute, never its value: errors end up in logs.
 fn corrupt(name: &str) -> StoreError {
-    StoreError::Unavailable(format!(
+    StoreError::Failed(format!(
         "attribute {name:?} of a stored item has a type or value this store never writes"
     ))
 }

@@ -1,13 +1,27 @@
 //! DynamoDB's errors as the store port's: which ones mean "the condition did not hold",
-//! which are throttling (safe to retry later), which are a bad request, and the rest.
+//! which are throttling (safe to retry later), which are a bad request, which are
+//! permanent (permissions, a missing table: retrying does not help), and the rest
+//! (internal errors, timeouts, lost connections: transient).
 
 use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::store::StoreError;
 
 pub(super) fn build_error(e: BuildError) -> StoreError {
-    StoreError::Unavailable(format!("building a DynamoDB request: {e}"))
+    StoreError::Failed(format!("building a DynamoDB request: {e}"))
 }
+
+/// Codes that say the request will never succeed as configured: the role, the
+/// credentials or the table are wrong, not busy.
+const PERMANENT: [&str; 7] = [
+    "AccessDeniedException",
+    "ResourceNotFoundException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "MissingAuthenticationTokenException",
+    "IncompleteSignatureException",
+    "ExpiredTokenException",
+];
 
 /// Maps an SDK error. Service messages name attributes and operators, never values (the
 /// values travel as placeholders), so they are safe to keep for logs.
@@ -28,9 +42,13 @@ where
             "DynamoDB refused the request: {}",
             e.message().unwrap_or("no detail")
         )),
+        Some(code) if PERMANENT.contains(&code) => {
+            StoreError::Failed(format!("{code}: {}", e.message().unwrap_or("no detail")))
+        }
         Some(code) => {
             StoreError::Unavailable(format!("{code}: {}", e.message().unwrap_or("no detail")))
         }
+        // No answer at all: a timeout, a dispatch failure, a lost connection.
         None => StoreError::Unavailable(DisplayErrorContext(&e).to_string()),
     }
 }

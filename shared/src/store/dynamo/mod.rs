@@ -110,7 +110,7 @@ impl DynamoStore {
                 TransactWriteItem::builder().update(update).build()
             }
             (Write::Update(..), None) => {
-                return Err(StoreError::Unavailable("an update lost its plan".into()));
+                return Err(StoreError::Failed("an update lost its plan".into()));
             }
             (Write::Delete(key, expect), _) => {
                 let cond = e.condition(expect, now);

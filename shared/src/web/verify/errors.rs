@@ -19,6 +19,10 @@ impl From<IdvError> for WebError {
             IdvError::Store(e) => e.into(),
             IdvError::RateLimit(e) => e.into(),
             IdvError::Conflict => WebError::Unavailable("identity: conflict".into()),
+            // A key service that is throttled or down is a retry later (503); refused
+            // access or a malformed value is ours to fix (500).
+            IdvError::Sealing(e) => e.into(),
+            IdvError::Hash(e) => e.into(),
             other => WebError::Internal(format!("identity: {other}")),
         }
     }
@@ -29,7 +33,7 @@ impl From<JobError> for WebError {
         match e {
             JobError::Store(e) => e.into(),
             JobError::Queue(e) => WebError::Unavailable(format!("proofing queue: {e}")),
-            JobError::Sealing(e) => WebError::Unavailable(format!("proofing sealing: {e}")),
+            JobError::Sealing(e) => e.into(),
             other => WebError::Internal(format!("proofing job: {other}")),
         }
     }
