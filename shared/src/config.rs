@@ -594,6 +594,33 @@ mod tests {
     }
 
     #[test]
+    fn aws_without_a_key_table_of_its_own_names_it() {
+        let base = [
+            ("PASSERELLE_BACKEND", "aws"),
+            (
+                "PASSERELLE_NOTIFY_QUEUE_URL",
+                "http://127.0.0.1:5000/123/notify",
+            ),
+            ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
+            ("PASSERELLE_TABLE", "passerelle"),
+            ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
+            ("PASSERELLE_KMS_MAC_KEY_ID", "alias/passerelle-mac"),
+            (
+                "PASSERELLE_PROOFING_QUEUE_URL",
+                "http://127.0.0.1:5000/123/proofing",
+            ),
+        ];
+        // Missing, or the main table (whose backups would then keep every account key)
+        let err = Config::from_vars(&vars(&base)).unwrap_err();
+        assert_eq!(err.variable, "PASSERELLE_ACCOUNT_KEY_TABLE");
+        let mut same = base.to_vec();
+        same.push(("PASSERELLE_ACCOUNT_KEY_TABLE", "passerelle"));
+        let err = Config::from_vars(&vars(&same)).unwrap_err();
+        assert_eq!(err.variable, "PASSERELLE_ACCOUNT_KEY_TABLE");
+        assert!(err.to_string().contains("point-in-time"), "{err}");
+    }
+
+    #[test]
     fn aws_without_a_usable_mac_key_names_it() {
         let base = [
             ("PASSERELLE_BACKEND", "aws"),

@@ -14,11 +14,14 @@ impl Resources {
     pub async fn create(moto: &str) -> Result<Self, String> {
         let clients = AwsClients::for_moto(moto).await;
         let table = "passerelle-cold-start";
-        match DynamoStore::create_table(&clients.dynamodb, table).await {
-            Ok(()) => {}
-            // A second measurement against the same moto finds it made.
-            Err(e) if e.to_string().contains("in use") || e.to_string().contains("exists") => {}
-            Err(e) => return Err(format!("the table on moto: {e}")),
+        let key_table = "passerelle-cold-start-account-keys";
+        for name in [table, key_table] {
+            match DynamoStore::create_table(&clients.dynamodb, name).await {
+                Ok(()) => {}
+                // A second measurement against the same moto finds it made.
+                Err(e) if e.to_string().contains("in use") || e.to_string().contains("exists") => {}
+                Err(e) => return Err(format!("the table {name} on moto: {e}")),
+            }
         }
         let key = clients
             .kms
@@ -59,6 +62,7 @@ impl Resources {
             // As `template.yaml`'s Globals set them.
             ("PASSERELLE_BACKEND", "aws".to_owned()),
             ("PASSERELLE_TABLE", table.to_owned()),
+            ("PASSERELLE_ACCOUNT_KEY_TABLE", key_table.to_owned()),
             ("PASSERELLE_KMS_KEY_ID", key_arn),
             ("PASSERELLE_KMS_MAC_KEY_ID", mac_key_arn),
             ("PASSERELLE_NOTIFY_QUEUE_URL", notify),

@@ -230,3 +230,128 @@ impl AccountKeys {
 fn store(e: crate::store::StoreError) -> EnvelopeError {
     EnvelopeError::AccountKeys(e.to_string())
 }
+
+#[cfg(all(test, feature = "embedded"))]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::envelope::{CacheLimits, FORMAT_V1, FORMAT_V2};
+    use crate::keys::local::LocalKeyService;
+    use crate::random::OsRandom;
+    use crate::sqlite::Db;
+    use crate::store::embedded::EmbeddedStore;
+
+    /// A process's envelope over `dir`'s key service and key table.
+    fn process(dir: &std::path::Path, with_keys: bool) -> Envelope {
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::at_ms(1_800_000_000_000));
+        let keys = Arc::new(LocalKeyService::open(dir, Arc::new(OsRandom)).unwrap());
+        let envelope = Envelope::new(
+            keys,
+            Arc::clone(&clock),
+            Arc::new(OsRandom),
+            CacheLimits::default(),
+        );
+        if !with_keys {
+            return envelope;
+        }
+        let table = EmbeddedStore::new(
+            Db::open(&dir.join("account-keys.db")).unwrap(),
+            Arc::clone(&clock),
+        );
+        envelope.with_account_keys(Arc::new(AccountKeys::new(
+            Arc::new(table),
+            clock,
+            Arc::new(OsRandom),
+        )))
+    }
+
+    fn of(user: &str) -> EncryptionContext {
+        EncryptionContext::new()
+            .with("purpose", "email")
+            .with("user", user)
+    }
+
+    #[tokio::test]
+    async fn given_account_keys_then_an_accounts_values_are_format_2_and_shredding_closes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = process(dir.path(), true);
+        // Given a value of an account and one of no account
+        let mine = env.seal(&of("u1"), "r", b"ada@example.gov").await.unwrap();
+        let theirs = env.seal(&of("u2"), "r", b"bob@example.gov").await.unwrap();
+        let nobodys = env
+            .seal(
+                &EncryptionContext::new().with("purpose", "notify-job"),
+                "r",
+                b"x",
+            )
+            .await
+            .unwrap();
+        assert_eq!((mine[0], nobodys[0]), (FORMAT_V2, FORMAT_V1));
+        assert_eq!(
+            &*env.open(&of("u1"), "r", &mine).await.unwrap(),
+            b"ada@example.gov"
+        );
+        // Not under another account's context, even with the same key service
+        assert!(env.open(&of("u2"), "r", &mine).await.is_err());
+        // When u1's key is shredded, its value opens for nobody, in this process or a new one
+        env.shred("u1").await.unwrap();
+        assert!(matches!(
+            env.open(&of("u1"), "r", &mine).await,
+            Err(EnvelopeError::Rejected)
+        ));
+        let fresh = process(dir.path(), true);
+        assert!(fresh.open(&of("u1"), "r", &mine).await.is_err());
+        // While the others still open
+        assert_eq!(
+            &*fresh.open(&of("u2"), "r", &theirs).await.unwrap(),
+            b"bob@example.gov"
+        );
+        let notify = EncryptionContext::new().with("purpose", "notify-job");
+        assert_eq!(&*fresh.open(&notify, "r", &nobodys).await.unwrap(), b"x");
+        // And the key table holds no key in clear: each is sealed under the wrap key
+        let table = fresh.account_keys().unwrap().store();
+        let item = table.get(&key_of("u2")).await.unwrap().unwrap();
+        let stored = item.bytes("key").unwrap();
+        assert_eq!(stored.len(), 1 + aead::NONCE_LEN + 32 + aead::TAG_LEN);
+    }
+
+    #[tokio::test]
+    async fn given_values_sealed_before_account_keys_then_they_still_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = process(dir.path(), false)
+            .seal(&of("u1"), "r", b"ada@example.gov")
+            .await
+            .unwrap();
+        assert_eq!(old[0], FORMAT_V1);
+        let env = process(dir.path(), true);
+        assert_eq!(
+            &*env.open(&of("u1"), "r", &old).await.unwrap(),
+            b"ada@example.gov"
+        );
+        // An envelope without account keys cannot open format 2: it says so
+        let new = env.seal(&of("u1"), "r", b"x").await.unwrap();
+        assert!(matches!(
+            process(dir.path(), false).open(&of("u1"), "r", &new).await,
+            Err(EnvelopeError::Malformed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn given_two_processes_sealing_for_a_new_account_at_once_then_one_key_serves_both() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..10 {
+            let user = format!("race-{round}");
+            let (a, b) = (process(dir.path(), true), process(dir.path(), true));
+            let (ctx_a, ctx_b) = (of(&user), of(&user));
+            let (sa, sb) = tokio::join!(
+                a.seal(&ctx_a, "r", b"from a"),
+                b.seal(&ctx_b, "r", b"from b")
+            );
+            let (sa, sb) = (sa.unwrap(), sb.unwrap());
+            // Each opens the other's: there is one key
+            let c = process(dir.path(), true);
+            assert_eq!(&*c.open(&of(&user), "r", &sa).await.unwrap(), b"from a");
+            assert_eq!(&*c.open(&of(&user), "r", &sb).await.unwrap(), b"from b");
+        }
+    }
+}
