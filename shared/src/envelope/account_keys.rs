@@ -228,7 +228,7 @@ impl AccountKeys {
 }
 
 fn store(e: crate::store::StoreError) -> EnvelopeError {
-    EnvelopeError::AccountKeys(e.to_string())
+    EnvelopeError::AccountKeys(e)
 }
 
 #[cfg(all(test, feature = "embedded"))]

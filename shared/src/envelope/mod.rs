@@ -43,15 +43,19 @@ pub enum EnvelopeError {
     #[error(transparent)]
     Keys(KeyError),
     /// The key table could not be read or written.
-    #[error("the account key table is unavailable: {0}")]
-    AccountKeys(String),
+    #[error("the account key table: {0}")]
+    AccountKeys(crate::store::StoreError),
 }
 
 impl EnvelopeError {
-    /// Whether the key service's momentary state caused it ([`KeyError::is_transient`]):
+    /// Whether the key service's or the key table's momentary state caused it ([`KeyError::is_transient`]):
     /// a malformed or rejected envelope stays broken however often it is retried.
     pub fn is_transient(&self) -> bool {
-        matches!(self, EnvelopeError::Keys(e) if e.is_transient())
+        match self {
+            EnvelopeError::Keys(e) => e.is_transient(),
+            EnvelopeError::AccountKeys(e) => e.is_transient(),
+            _ => false,
+        }
     }
 }
 
