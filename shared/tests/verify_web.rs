@@ -2469,7 +2469,7 @@ impl Operator {
         let root = self.roots.get(std::str::from_utf8(id).ok()?)?;
         let (len, rest) = rest.split_first_chunk::<2>()?;
         let (wrapped, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
-        if version != 1 || wrapped.len() != 12 + 32 + 16 || rest.len() < 12 + 16 {
+        if !matches!(version, 1 | 2) || wrapped.len() != 12 + 32 + 16 || rest.len() < 12 + 16 {
             return None;
         }
         let data_key: [u8; 32] = keystream_open(root, &wrapped[..12], &wrapped[12..])?
@@ -2575,7 +2575,8 @@ async fn given_an_agency_sign_in_with_verified_claims_then_nothing_it_stored_ope
     assert_eq!(info["address"]["postal_code"], "22314");
     // with no key-service call for them: the code's issue seals nothing with the key
     // service, and the exchange and userinfo open only what a new process opens once (the
-    // fingerprint root, the signing key) and her email address,
+    // fingerprint root, the signing key, the account keys' wrap key) and her email
+    // address,
     assert!(
         !at_code.kms.keys().any(|k| k.starts_with("GenerateDataKey")),
         "the code's issue seals nothing with the key service: {:?}",
@@ -2585,6 +2586,7 @@ async fn given_an_agency_sign_in_with_verified_claims_then_nothing_it_stored_ope
     assert_eq!(
         agency_calls,
         [
+            "Decrypt account-key-wrap",
             "Decrypt email",
             "Decrypt fingerprint-key",
             "Decrypt oidc-signing-key"
