@@ -140,6 +140,8 @@ mod tests {
     #[derive(Debug)]
     struct LateQueue {
         stop: watch::Receiver<bool>,
+        /// Told when a receive is under way.
+        receiving: tokio::sync::Notify,
         given: Mutex<bool>,
         deleted: Mutex<Vec<String>>,
     }
@@ -158,6 +160,7 @@ mod tests {
             _: Duration,
             _: Duration,
         ) -> Result<Vec<Message>, QueueError> {
+            self.receiving.notify_one();
             let mut stop = self.stop.clone();
             let _ = stop.wait_for(|s| *s).await;
             // The claim commits a moment after the stop was seen.
@@ -199,6 +202,7 @@ mod tests {
         let (stop, stopped) = watch::channel(false);
         let queue = Arc::new(LateQueue {
             stop: stopped.clone(),
+            receiving: tokio::sync::Notify::new(),
             given: Mutex::new(false),
             deleted: Mutex::new(vec![]),
         });
@@ -208,6 +212,7 @@ mod tests {
             Arc::clone(&handler) as Arc<dyn JobHandler>,
             stopped,
         ));
+        queue.receiving.notified().await;
         // When the stop is asked and the receive then brings a message
         stop.send(true).unwrap();
         tokio::time::timeout(Duration::from_secs(5), consumer)
