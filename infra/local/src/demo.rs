@@ -69,9 +69,22 @@ fn load_or_make_key(dir: &Path) -> Result<SigningKey, String> {
     }
     let (key, der) =
         SigningKey::generate(Alg::RS256, "demo-1".into()).map_err(|e| e.to_string())?;
-    std::fs::write(&path, STANDARD.encode(&*der))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(key)
+    // Written whole to a file of its own, synced, then linked into place: a stack killed
+    // mid-write (kill -9, a power cut) leaves no half key that would stop every later
+    // start, and of two processes starting at once the first link wins and both use it.
+    let fresh = dir.join(format!("{KEY_FILE}.{}.new", std::process::id()));
+    let written = std::fs::File::create(&fresh).and_then(|mut file| {
+        use std::io::Write;
+        file.write_all(STANDARD.encode(&*der).as_bytes())
+            .and_then(|()| file.sync_all())
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&fresh, &path));
+    let _ = std::fs::remove_file(&fresh);
+    match linked {
+        Ok(()) => Ok(key),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_make_key(dir),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
 }
 
 /// Registers the demo agency (its key made on first run) and returns it.

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod demo;
+pub mod shutdown;
 pub mod vendors;
 
 use std::sync::Arc;

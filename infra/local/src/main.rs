@@ -4,6 +4,9 @@
 use std::sync::Arc;
 
 use passerelle::services::{exit_with, start};
+use passerelle_local::shutdown::{
+    DRAIN, StopSignals, WORKERS_STOP, asked, serve_until_drained, stop_workers,
+};
 
 #[tokio::main]
 async fn main() {
@@ -95,8 +98,11 @@ async fn signing_keys(command: Option<&str>) {
 }
 
 async fn serve() {
+    // Before anything is opened or written: from here a SIGTERM is a clean stop (acted on
+    // once the stack is up), never a cut in the middle of a write.
+    let signals = StopSignals::install()
+        .unwrap_or_else(|e| exit_with(&format!("the stop signals cannot be caught: {e}")));
     let (config, services) = start().await;
-    let stop = stop_signal();
     // The vendors' settings are read again where they are used: stop now on a bad one.
     passerelle::config::VendorConfig::from_env().unwrap_or_else(|e| exit_with(&e));
     let services = Arc::new(services);
@@ -121,42 +127,19 @@ async fn serve() {
             config.public_url
         );
     }
+    // Ctrl-C or SIGTERM: no new connections, the requests under way finish (for at most
+    // DRAIN), then the workers finish the messages they hold (for at most WORKERS_STOP).
+    let stopping = signals.watch();
     // The socket's address is the client's for rate limits (web::client).
-    let served = axum::serve(
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(stop)
-    .await;
-    // Stops the consumers, then scrubs the WAL of what they deleted last.
-    workers.shutdown().await;
+    .with_graceful_shutdown(asked(stopping.clone()));
+    let served = serve_until_drained(server.into_future(), stopping, DRAIN).await;
+    stop_workers(workers, WORKERS_STOP).await;
     if let Err(e) = served {
         exit_with(&format!("the server stopped: {e}"));
     }
 }
 
-/// Ctrl-C, or SIGTERM (what `docker stop`, systemd and `kill` send): either shuts the
-/// stack down cleanly, so its last WAL scrub runs. SIGTERM's handler is installed when
-/// this is called, not when the future is first polled: one that arrives while the stack
-/// is still starting is kept and stops it as soon as it serves.
-fn stop_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => Some(term),
-        Err(e) => {
-            tracing::warn!(error = %e, "SIGTERM cannot be caught; only Ctrl-C stops cleanly");
-            None
-        }
-    };
-    async move {
-        #[cfg(unix)]
-        if let Some(mut term) = term {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use support::Person;
+use support::binary::{person, tail, try_sign_up};
 
 /// Bounded both ways: this many requests per client, or this long, whichever comes first.
 const REQUESTS_PER_CLIENT: usize = 150;
@@ -107,19 +108,6 @@ fn concurrent_sign_ups_and_page_reads_all_get_answers_and_nothing_panics() {
     assert!(text.contains("delivered"), "the consumer delivered mail");
 }
 
-fn person(base: &str) -> Person {
-    Person {
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap(),
-        base: base.to_owned(),
-        cookies: Default::default(),
-        csrf: String::new(),
-    }
-}
-
 async fn wait_until_up(base: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while reqwest::get(format!("{base}/")).await.is_err() {
@@ -147,58 +135,11 @@ async fn read(person: &Person, path: &str) -> Result<(), String> {
     }
 }
 
+/// Person::send expects an answer; a dropped connection must be a failure, not a panic
+/// of this client, so the sign-up goes through `try_sign_up`.
 async fn sign_up(person: &mut Person, email: &str) -> Result<(), String> {
-    // Person::send expects an answer; a dropped connection must be a failure, not a panic
-    // of this client, so both requests go through `try_send`.
-    try_send(person, person.http.get(person.url("/sign-up"))).await?;
-    let csrf = person.csrf.clone();
-    let form = [
-        ("email", email),
-        ("accept_rules", "yes"),
-        ("csrf_token", &csrf),
-    ];
-    let req = person
-        .http
-        .post(person.url("/sign-up"))
-        .header("origin", &person.base)
-        .form(&form);
-    let status = try_send(person, req).await?;
-    if status == 200 {
-        Ok(())
-    } else {
-        Err(format!("POST /sign-up: {status}"))
+    match try_sign_up(person, email).await? {
+        200 => Ok(()),
+        status => Err(format!("POST /sign-up: {status}")),
     }
-}
-
-async fn try_send(person: &mut Person, req: reqwest::RequestBuilder) -> Result<u16, String> {
-    let jar: Vec<String> = person
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    let response = req
-        .header(reqwest::header::COOKIE, jar.join("; "))
-        .send()
-        .await
-        .map_err(|e| format!("no answer: {e}"))?;
-    for v in response.headers().get_all(reqwest::header::SET_COOKIE) {
-        let text = v.to_str().unwrap_or_default();
-        if let Some((k, v)) = text.split(';').next().and_then(|kv| kv.split_once('=')) {
-            person.cookies.insert(k.to_owned(), v.to_owned());
-        }
-    }
-    let status = response.status().as_u16();
-    let body = response.text().await.map_err(|e| format!("body: {e}"))?;
-    if let Some(i) = body.find("name=\"csrf_token\" value=\"") {
-        let rest = &body[i + 25..];
-        if let Some(end) = rest.find('"') {
-            person.csrf = rest[..end].to_owned();
-        }
-    }
-    Ok(status)
-}
-
-fn tail(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
 }

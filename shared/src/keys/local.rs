@@ -62,20 +62,32 @@ impl LocalKeyService {
             path: path.display().to_string(),
             detail,
         };
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(mut file) => {
-                let line = format!("local-1:{}\n", STANDARD.encode(random.array::<32>()));
-                file.write_all(line.as_bytes())
-                    .and_then(|_| file.sync_all())
-                    .map_err(|e| err(e.to_string()))?;
+        if !path.exists() {
+            // Written whole and synced under a name of its own, then linked into place (as
+            // the MAC key is): a process killed mid-write leaves no empty or partial file
+            // that every later start would read as "no root key", and of two processes
+            // starting at once the first link wins and both read it.
+            let line = zeroize::Zeroizing::new(format!(
+                "local-1:{}\n",
+                STANDARD.encode(random.array::<32>())
+            ));
+            let fresh = dir.join(format!("{ROOT_KEYS_FILE}.{}.new", random.token(6)));
+            let written = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&fresh)
+                .and_then(|mut file| {
+                    file.write_all(line.as_bytes())
+                        .and_then(|()| file.sync_all())
+                });
+            let linked = written.and_then(|()| fs::hard_link(&fresh, &path));
+            let _ = fs::remove_file(&fresh);
+            match linked {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(err(e.to_string())),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(err(e.to_string())),
         }
         refuse_shared(&path).map_err(err)?;
         let keys =

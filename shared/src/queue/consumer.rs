@@ -39,18 +39,24 @@ pub trait JobHandler: Send + Sync + std::fmt::Debug {
 /// How long a received message stays hidden while a handler works on it.
 pub const VISIBILITY: Duration = Duration::from_secs(30);
 
-/// Polls until `shutdown` turns true; deletes what is done or dropped.
+/// How long one receive waits for a message: also the longest a stop waits for the
+/// receive under way.
+pub const RECEIVE_WAIT: Duration = Duration::from_secs(1);
+
+/// Polls until `shutdown` turns true; deletes what is done or dropped. A stop lets the
+/// receive under way end and handles every message it brought: those messages are this
+/// consumer's until their visibility timeout, so cutting the receive short would not
+/// leave them on the queue but hide them for [`VISIBILITY`] and count a receive against
+/// their dead-letter limit (the embedded queue claims them in a transaction that commits
+/// whether or not anyone awaits it; SQS has already sent them).
 pub async fn consume(
     queue: Arc<dyn Queue>,
     handler: Arc<dyn JobHandler>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let wait = Duration::from_secs(1);
+    let wait = RECEIVE_WAIT;
     while !*shutdown.borrow() {
-        let batch = tokio::select! {
-            r = queue.receive(10, VISIBILITY, wait) => r,
-            _ = shutdown.changed() => break,
-        };
+        let batch = queue.receive(10, VISIBILITY, wait).await;
         let messages = match batch {
             Ok(m) => m,
             Err(e) => {
@@ -119,5 +125,103 @@ impl JobHandler for crate::notify::job::Deliverer {
                 Outcome::Retry
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::queue::{Message, QueueError};
+
+    /// A queue whose one message arrives only after the stop was asked, as a receive under
+    /// way does when the stop comes in the middle of it.
+    #[derive(Debug)]
+    struct LateQueue {
+        stop: watch::Receiver<bool>,
+        /// Told when a receive is under way.
+        receiving: tokio::sync::Notify,
+        given: Mutex<bool>,
+        deleted: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Queue for LateQueue {
+        fn adapter(&self) -> &'static str {
+            "late"
+        }
+        async fn send(&self, _: &str, _: Duration) -> Result<String, QueueError> {
+            Err(QueueError::Invalid("not in this test".into()))
+        }
+        async fn receive(
+            &self,
+            _: u32,
+            _: Duration,
+            _: Duration,
+        ) -> Result<Vec<Message>, QueueError> {
+            self.receiving.notify_one();
+            let mut stop = self.stop.clone();
+            let _ = stop.wait_for(|s| *s).await;
+            // The claim commits a moment after the stop was seen.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let mut given = self.given.lock().unwrap();
+            if std::mem::replace(&mut *given, true) {
+                return Ok(vec![]);
+            }
+            Ok(vec![Message {
+                id: "m-1".into(),
+                receipt: "r-1".into(),
+                body: "a mail".into(),
+                receive_count: 1,
+            }])
+        }
+        async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+            self.deleted.lock().unwrap().push(receipt.to_owned());
+            Ok(())
+        }
+    }
+
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    #[async_trait]
+    impl JobHandler for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        async fn handle(&self, message_id: &str, _: &str) -> Outcome {
+            self.0.lock().unwrap().push(message_id.to_owned());
+            Outcome::Done
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stop_during_a_receive_handles_what_it_brought_instead_of_hiding_it() {
+        // Given a consumer whose receive is under way when the stop is asked
+        let (stop, stopped) = watch::channel(false);
+        let queue = Arc::new(LateQueue {
+            stop: stopped.clone(),
+            receiving: tokio::sync::Notify::new(),
+            given: Mutex::new(false),
+            deleted: Mutex::new(vec![]),
+        });
+        let handler = Arc::new(Recorder::default());
+        let consumer = tokio::spawn(consume(
+            Arc::clone(&queue) as Arc<dyn Queue>,
+            Arc::clone(&handler) as Arc<dyn JobHandler>,
+            stopped,
+        ));
+        queue.receiving.notified().await;
+        // When the stop is asked and the receive then brings a message
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), consumer)
+            .await
+            .expect("the consumer stops")
+            .unwrap();
+        // Then the consumer handled it and deleted it before stopping: it is neither lost
+        // nor hidden until its visibility timeout with a receive counted against it
+        assert_eq!(*handler.0.lock().unwrap(), vec!["m-1".to_owned()]);
+        assert_eq!(*queue.deleted.lock().unwrap(), vec!["r-1".to_owned()]);
     }
 }

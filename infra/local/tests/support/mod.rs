@@ -3,6 +3,8 @@
 //! newcomer's sign-up with an authentication app.
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
