@@ -115,14 +115,15 @@ impl Services {
         })?;
         let db = Db::in_dir(&cfg.data_dir)?;
         // The key table is a file of its own: a copy of `passerelle.db` never holds it.
-        let account_keys = Arc::new(AccountKeys::new(
-            Arc::new(EmbeddedStore::new(
-                Db::open(&cfg.data_dir.join("account-keys.db"))?,
+        let key_db = Db::open(&cfg.data_dir.join("account-keys.db"))?;
+        let account_keys = Arc::new(
+            AccountKeys::new(
+                Arc::new(EmbeddedStore::new(key_db.clone(), Arc::clone(&clock))),
                 Arc::clone(&clock),
-            )),
-            Arc::clone(&clock),
-            Arc::clone(&random),
-        ));
+                Arc::clone(&random),
+            )
+            .scrubbing(key_db),
+        );
         let keys: Arc<dyn KeyService> =
             Arc::new(LocalKeyService::open(&cfg.data_dir, Arc::clone(&random))?);
         let store = EmbeddedStore::new(db.clone(), Arc::clone(&clock));

@@ -97,6 +97,32 @@ async fn given_a_backup_from_before_a_deletion_when_restored_after_then_nothing_
     );
     assert!(sealed.iter().all(|v| v.first() == Some(&2)), "{sealed:?}");
 
+    // The account's key, as the key table holds it (sealed under the wrap key)
+    let table = site.services.envelope.account_keys().unwrap().store();
+    let key_before: Vec<Vec<u8>> = table
+        .query(&Query::partition(format!("ACCOUNT_KEY#{user}")))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter_map(|i| i.bytes("key").map(<[u8]>::to_vec))
+        // As the embedded store writes a binary attribute: base64 in its JSON.
+        .map(|k| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .encode(k)
+                .into_bytes()
+        })
+        .collect();
+    assert_eq!(key_before.len(), 1);
+    let raw = std::fs::read(site.data_dir().join("account-keys.db-wal")).unwrap_or_default();
+    let raw_db = std::fs::read(site.data_dir().join("account-keys.db")).unwrap_or_default();
+    assert!(
+        [raw, raw_db].iter().any(|b| b
+            .windows(key_before[0].len())
+            .any(|w| w == key_before[0].as_slice())),
+        "the control: the scan finds the key while it exists"
+    );
     // When the person deletes the account
     b.get("/account/delete").await;
     let done = b
@@ -123,7 +149,19 @@ async fn given_a_backup_from_before_a_deletion_when_restored_after_then_nothing_
             assert!(envelope.open(&context, "any", value).await.is_err());
         }
     }
-    // And the key table holds nothing of the account any more
+    // And the key table holds nothing of the account any more, not even in its files
+    for name in ["account-keys.db", "account-keys.db-wal"] {
+        let path = site.data_dir().join(name);
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        for wrapped in &key_before {
+            assert!(
+                !bytes
+                    .windows(wrapped.len())
+                    .any(|w| w == wrapped.as_slice()),
+                "{name} still holds the deleted key"
+            );
+        }
+    }
     let keys = envelope.account_keys().unwrap().store();
     let left = keys
         .query(&Query::partition(format!("ACCOUNT_KEY#{user}")))

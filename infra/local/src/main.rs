@@ -142,4 +142,3 @@ async fn serve() {
         exit_with(&format!("the server stopped: {e}"));
     }
 }
-

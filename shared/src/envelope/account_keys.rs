@@ -60,6 +60,10 @@ pub struct AccountKeys {
     random: Arc<dyn Random>,
     wrap: OnceCell<SecretKey>,
     cache: Mutex<HashMap<String, (SecretKey, i64)>>,
+    /// The embedded key table's database, checkpointed after each shredding so that the
+    /// deleted key does not stay in its WAL.
+    #[cfg(feature = "embedded")]
+    scrub: Option<crate::sqlite::Db>,
 }
 
 impl std::fmt::Debug for AccountKeys {
@@ -80,7 +84,18 @@ impl AccountKeys {
             random,
             wrap: OnceCell::new(),
             cache: Mutex::new(HashMap::new()),
+            #[cfg(feature = "embedded")]
+            scrub: None,
         }
+    }
+
+    /// Checkpoints `db` (the embedded key table's) after each shredding: with
+    /// `secure_delete`, the deleted key is then gone from the files too. A checkpoint
+    /// costs milliseconds, and accounts are deleted rarely.
+    #[cfg(feature = "embedded")]
+    pub fn scrubbing(mut self, db: crate::sqlite::Db) -> Self {
+        self.scrub = Some(db);
+        self
     }
 
     /// The key table's store (for health checks and tests).
@@ -223,6 +238,16 @@ impl AccountKeys {
             .delete(&key_of(user), Expect::Any)
             .await
             .map_err(store)?;
+        #[cfg(feature = "embedded")]
+        if let Some(db) = &self.scrub {
+            match db.scrub().await {
+                Ok(true) => {}
+                // Another process reads the file: its next checkpoint (or the local
+                // stack's scrub) takes the key out.
+                Ok(false) => tracing::warn!("the key table's WAL is in use; not scrubbed yet"),
+                Err(e) => tracing::warn!(error = %e, "the key table's WAL scrub failed"),
+            }
+        }
         Ok(())
     }
 }
