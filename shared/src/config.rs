@@ -593,9 +593,9 @@ mod tests {
         assert_eq!(cfg.log_format, LogFormat::Json);
     }
 
-    #[test]
-    fn aws_without_a_key_table_of_its_own_names_it() {
-        let base = [
+    /// An AWS configuration but for the MAC key and the key table.
+    fn aws_base() -> Vec<(&'static str, &'static str)> {
+        vec![
             ("PASSERELLE_BACKEND", "aws"),
             (
                 "PASSERELLE_NOTIFY_QUEUE_URL",
@@ -604,12 +604,17 @@ mod tests {
             ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
             ("PASSERELLE_TABLE", "passerelle"),
             ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
-            ("PASSERELLE_KMS_MAC_KEY_ID", "alias/passerelle-mac"),
             (
                 "PASSERELLE_PROOFING_QUEUE_URL",
                 "http://127.0.0.1:5000/123/proofing",
             ),
-        ];
+        ]
+    }
+
+    #[test]
+    fn aws_without_a_key_table_of_its_own_names_it() {
+        let mut base = aws_base();
+        base.push(("PASSERELLE_KMS_MAC_KEY_ID", "alias/passerelle-mac"));
         // Missing, or the main table (whose backups would then keep every account key)
         let err = Config::from_vars(&vars(&base)).unwrap_err();
         assert_eq!(err.variable, "PASSERELLE_ACCOUNT_KEY_TABLE");
@@ -622,21 +627,8 @@ mod tests {
 
     #[test]
     fn aws_without_a_usable_mac_key_names_it() {
-        let base = [
-            ("PASSERELLE_BACKEND", "aws"),
-            (
-                "PASSERELLE_NOTIFY_QUEUE_URL",
-                "http://127.0.0.1:5000/123/notify",
-            ),
-            ("PASSERELLE_MAIL_FROM", "no-reply@example.gov"),
-            ("PASSERELLE_TABLE", "passerelle"),
-            ("PASSERELLE_ACCOUNT_KEY_TABLE", "passerelle-account-keys"),
-            ("PASSERELLE_KMS_KEY_ID", "alias/passerelle"),
-            (
-                "PASSERELLE_PROOFING_QUEUE_URL",
-                "http://127.0.0.1:5000/123/proofing",
-            ),
-        ];
+        let mut base = aws_base();
+        base.push(("PASSERELLE_ACCOUNT_KEY_TABLE", "passerelle-account-keys"));
         // Missing
         let err = Config::from_vars(&vars(&base)).unwrap_err();
         assert_eq!(err.variable, "PASSERELLE_KMS_MAC_KEY_ID");

@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Backend, Config};
-#[cfg(any(feature = "embedded", feature = "aws"))]
-use crate::envelope::AccountKeys;
-use crate::envelope::{CacheLimits, Envelope};
+use crate::envelope::{AccountKeys, CacheLimits, Envelope};
 use crate::keys::KeyService;
 use crate::notify::{Mailer, SmsSender};
 use crate::queue::Queue;
@@ -68,6 +66,25 @@ pub enum StartupError {
 }
 
 impl Services {
+    /// The envelope every backend seals with: over `keys`, with the default data-key
+    /// cache, each account's values also under its key in `account_keys`.
+    pub fn envelope(
+        keys: &Arc<dyn KeyService>,
+        clock: &Arc<dyn Clock>,
+        random: &Arc<dyn Random>,
+        account_keys: Arc<AccountKeys>,
+    ) -> Arc<Envelope> {
+        Arc::new(
+            Envelope::new(
+                Arc::clone(keys),
+                Arc::clone(clock),
+                Arc::clone(random),
+                CacheLimits::default(),
+            )
+            .with_account_keys(account_keys),
+        )
+    }
+
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let random: Arc<dyn Random> = Arc::new(OsRandom);
@@ -164,15 +181,7 @@ impl Services {
         );
         Ok(Self {
             store: Arc::new(store.clone()),
-            envelope: Arc::new(
-                Envelope::new(
-                    Arc::clone(&keys),
-                    Arc::clone(&clock),
-                    Arc::clone(&random),
-                    CacheLimits::default(),
-                )
-                .with_account_keys(account_keys),
-            ),
+            envelope: Self::envelope(&keys, &clock, &random, account_keys),
             keys,
             notify_queue: Arc::new(notify_queue),
             proofing_queue: Arc::new(proofing_queue),
@@ -215,14 +224,11 @@ impl Services {
                 &cfg.table,
                 Arc::clone(&clock),
             )),
-            envelope: Arc::new(
-                Envelope::new(
-                    Arc::clone(&keys),
-                    Arc::clone(&clock),
-                    Arc::clone(&random),
-                    CacheLimits::default(),
-                )
-                .with_account_keys(Arc::new(AccountKeys::new(
+            envelope: Self::envelope(
+                &keys,
+                &clock,
+                &random,
+                Arc::new(AccountKeys::new(
                     Arc::new(DynamoStore::new(
                         clients.dynamodb.clone(),
                         &cfg.account_key_table,
@@ -230,7 +236,7 @@ impl Services {
                     )),
                     Arc::clone(&clock),
                     Arc::clone(&random),
-                ))),
+                )),
             ),
             keys,
             notify_queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &cfg.notify_queue_url)),

@@ -198,7 +198,7 @@ fn build_over(
 #[cfg(feature = "aws")]
 pub async fn site_on_moto() -> Site {
     use passerelle::aws::AwsClients;
-    use passerelle::envelope::{AccountKeys, CacheLimits, Envelope};
+    use passerelle::envelope::AccountKeys;
     use passerelle::keys::KeyService;
     use passerelle::keys::kms::KmsKeyService;
     use passerelle::queue::sqs::SqsQueue;
@@ -265,14 +265,11 @@ pub async fn site_on_moto() -> Site {
             &table,
             Arc::clone(&clock),
         )),
-        envelope: Arc::new(
-            Envelope::new(
-                Arc::clone(&keys),
-                Arc::clone(&clock),
-                Arc::clone(&random),
-                CacheLimits::default(),
-            )
-            .with_account_keys(Arc::new(AccountKeys::new(
+        envelope: Services::envelope(
+            &keys,
+            &clock,
+            &random,
+            Arc::new(AccountKeys::new(
                 Arc::new(DynamoStore::new(
                     clients.dynamodb.clone(),
                     &key_table,
@@ -280,7 +277,7 @@ pub async fn site_on_moto() -> Site {
                 )),
                 Arc::clone(&clock),
                 Arc::clone(&random),
-            ))),
+            )),
         ),
         keys,
         notify_queue: Arc::new(notify),
