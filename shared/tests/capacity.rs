@@ -15,8 +15,7 @@ use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use passerelle::clock::Clock;
-use passerelle::oidc::agency::{AalSetting, Agency};
-use passerelle::oidc::jose::{Alg, SigningKey};
+use passerelle::oidc::jose::SigningKey;
 use serde_json::{Value, json};
 use support::counting::{Meter, Tally};
 use support::*;
@@ -230,28 +229,7 @@ fn code_in(location: &str) -> String {
 }
 
 async fn register(site: &Site) -> SigningKey {
-    let key = SigningKey::generate(Alg::RS256, "agency-key-1".into())
-        .unwrap()
-        .0;
-    let agency = Agency {
-        client_id: CLIENT.into(),
-        name: "Benefits Portal".into(),
-        agency_id: "benefits".into(),
-        ial: 1,
-        default_aal: AalSetting::Default,
-        keys: vec![key.public_jwk()],
-        jwks_uri: None,
-        redirect_uris: vec![REDIRECT.into()],
-        post_logout_redirect_uris: vec![],
-        scopes: vec!["email".into()],
-        pkce: false,
-        id_token_alg: Alg::RS256,
-        push_notification_url: None,
-        failure_to_proof_url: None,
-    };
-    let oidc = site.state.oidc().await.unwrap();
-    oidc.provider.agencies.put(&agency).await.unwrap();
-    key
+    support::register_benefits_agency(site, CLIENT, REDIRECT).await
 }
 
 /// The flows of one person, each counted.

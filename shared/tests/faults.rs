@@ -404,30 +404,7 @@ const REDIRECT: &str = "https://benefits.example.gov/callback";
 
 /// Registers the agency (keys by value, `private_key_jwt`); returns its signing key.
 async fn register_agency(site: &Site) -> passerelle::oidc::jose::SigningKey {
-    use passerelle::oidc::agency::{AalSetting, Agency};
-    use passerelle::oidc::jose::{Alg, SigningKey};
-    let key = SigningKey::generate(Alg::RS256, "agency-key-1".into())
-        .unwrap()
-        .0;
-    let agency = Agency {
-        client_id: CLIENT.into(),
-        name: "Benefits Portal".into(),
-        agency_id: "benefits".into(),
-        ial: 1,
-        default_aal: AalSetting::Default,
-        keys: vec![key.public_jwk()],
-        jwks_uri: None,
-        redirect_uris: vec![REDIRECT.into()],
-        post_logout_redirect_uris: vec![],
-        scopes: vec!["email".into()],
-        pkce: false,
-        id_token_alg: Alg::RS256,
-        push_notification_url: None,
-        failure_to_proof_url: None,
-    };
-    let oidc = site.state.oidc().await.unwrap();
-    oidc.provider.agencies.put(&agency).await.unwrap();
-    key
+    support::register_benefits_agency(site, CLIENT, REDIRECT).await
 }
 
 /// A person signs up from the agency's request (email, link, password, app) and allows

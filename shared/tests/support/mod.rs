@@ -674,3 +674,36 @@ pub async fn texted_code(site: &Site, number: &str) -> String {
         .expect("a six-digit code")
         .to_owned()
 }
+
+/// Registers the benefits agency the agency-side tests sign in at: IAL1, `email`,
+/// `private_key_jwt` with its key by value, RS256 ID tokens. Returns its signing key.
+pub async fn register_benefits_agency(
+    site: &Site,
+    client_id: &str,
+    redirect_uri: &str,
+) -> passerelle::oidc::jose::SigningKey {
+    use passerelle::oidc::agency::{AalSetting, Agency};
+    use passerelle::oidc::jose::{Alg, SigningKey};
+    let key = SigningKey::generate(Alg::RS256, "agency-key-1".into())
+        .unwrap()
+        .0;
+    let agency = Agency {
+        client_id: client_id.into(),
+        name: "Benefits Portal".into(),
+        agency_id: "benefits".into(),
+        ial: 1,
+        default_aal: AalSetting::Default,
+        keys: vec![key.public_jwk()],
+        jwks_uri: None,
+        redirect_uris: vec![redirect_uri.into()],
+        post_logout_redirect_uris: vec![],
+        scopes: vec!["email".into()],
+        pkce: false,
+        id_token_alg: Alg::RS256,
+        push_notification_url: None,
+        failure_to_proof_url: None,
+    };
+    let oidc = site.state.oidc().await.unwrap();
+    oidc.provider.agencies.put(&agency).await.unwrap();
+    key
+}
