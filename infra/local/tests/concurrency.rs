@@ -27,11 +27,7 @@ fn concurrent_sign_ups_and_page_reads_all_get_answers_and_nothing_panics() {
     // Given the local stack as `cargo run` starts it, logging at info (every request and
     // every delivered mail opens a span)
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::binary::free_port();
     let log = std::fs::File::create(dir.path().join("stack.log")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle-local"))
         .env_clear()

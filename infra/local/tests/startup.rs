@@ -1,5 +1,7 @@
 //! Starting the local stack as an operator would: `cargo run` with environment variables.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -62,11 +64,7 @@ fn aws_without_its_table_stops_start_up_naming_it() {
 fn it_prints_its_url_and_serves_english_and_french() {
     // Given a free port and an empty data directory
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::binary::free_port();
     let mut child = stack()
         .env("PASSERELLE_DATA_DIR", dir.path())
         .env("PASSERELLE_LISTEN", format!("127.0.0.1:{port}"))
@@ -143,11 +141,7 @@ fn sigterm_stops_the_stack_cleanly_and_leaves_its_wal_scrubbed() {
     // Given the stack running on a fresh data directory (its start registers the demo
     // agency: writes in the WAL),
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::binary::free_port();
     let mut child = stack()
         .env("PASSERELLE_DATA_DIR", dir.path())
         .env("PASSERELLE_LISTEN", format!("127.0.0.1:{port}"))
